@@ -1,0 +1,60 @@
+"""Result types shared by decoders, renderers, sinks, metrics and benchmarks.
+
+Dumb data: arrays with checked shapes. Drawing, serialising and scoring live elsewhere.
+Coordinates are always pixels of the original frame (x0, y0, x1, y1), never model-input pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Detections:
+    boxes: np.ndarray  # (N, 4) float32, x0 y0 x1 y1 in original-frame pixels
+    scores: np.ndarray  # (N,) float32
+    class_ids: np.ndarray  # (N,) int32
+    labels: tuple[str, ...] = ()  # the model's label list; label of i is labels[class_ids[i]]
+
+    def __post_init__(self) -> None:
+        self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
+        self.scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
+        self.class_ids = np.asarray(self.class_ids, dtype=np.int32).reshape(-1)
+        n = len(self.boxes)
+        if len(self.scores) != n or len(self.class_ids) != n:
+            raise ValueError(
+                f"Detections: boxes {self.boxes.shape}, scores {self.scores.shape} and "
+                f"class_ids {self.class_ids.shape} must have the same length"
+            )
+        self.labels = tuple(self.labels)
+
+    @classmethod
+    def empty(cls, labels: tuple[str, ...] = ()) -> "Detections":
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32), labels)
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def __getitem__(self, index) -> "Detections":
+        """Boolean-mask or index-array selection: ``dets[dets.scores > 0.5]``."""
+        return Detections(self.boxes[index], self.scores[index], self.class_ids[index], self.labels)
+
+    def label(self, i: int) -> str:
+        cid = int(self.class_ids[i])
+        return self.labels[cid] if 0 <= cid < len(self.labels) else str(cid)
+
+
+@dataclass
+class FrameResult:
+    """Everything known about one frame: where it came from, what each model found, and timings."""
+
+    frame: int
+    source: str
+    task: str
+    width: int
+    height: int
+    detections: Detections | None = None
+    timing_ms: dict[str, float] = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)  # per-task results added by later tasks
