@@ -1,0 +1,45 @@
+"""One adapter per task. The engine runs tensors; an adapter turns tensors into a result and back to JSON.
+
+An adapter is a small object with four pure-ish methods (see ``TaskAdapter``). The task of a model comes
+from its metadata (ours or tflite-support's) or from its structure for well-known third-party families;
+``adapter_for(task)`` returns the adapter. Later tasks register themselves here in ``_ADAPTERS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import ConfigError
+
+
+class TaskAdapter(Protocol):
+    task: str
+
+    def decode(self, outputs: dict[str, np.ndarray], info: Any, frame_size: tuple[int, int], options: dict) -> Any:
+        """Turn dequantised model outputs into the task's result type, in original-frame pixels.
+
+        ``info`` is the model's ``ModelInfo`` (metadata), ``frame_size`` is (width, height) of the frame.
+        """
+
+    def to_json(self, result: Any) -> dict:
+        """The task's keys of a JSON line, e.g. ``{"detections": [...]}``."""
+
+    def render(self, frame_bgr: np.ndarray, result: Any) -> np.ndarray:
+        """Draw the result onto a copy of the frame and return it."""
+
+
+_ADAPTERS: dict[str, str] = {
+    # task name -> "module:attribute" of an adapter instance, imported on first use
+    "detect": "edge.tasks.detect:ADAPTER",
+}
+
+
+def adapter_for(task: str) -> TaskAdapter:
+    if task not in _ADAPTERS:
+        raise ConfigError(f"unknown task {task!r}; this runtime knows {', '.join(sorted(_ADAPTERS))}")
+    module_name, attr = _ADAPTERS[task].split(":")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), attr)
