@@ -1,0 +1,58 @@
+# edgevision: the front door. `make demo` and `make test` work on a fresh machine with Python 3.11 + make.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+RUN ?= runs/demo
+OUT ?= out
+ZOO ?= ../shared/zoo
+EPOCHS ?=
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help venv install install-edge demo test test-fast system-deps clean
+
+help:
+	@echo "make demo   - create $(VENV), install, generate data, train, export, run the edge runtime; results in $(OUT)/"
+	@echo "make test   - install what the tests need (system packages too, when root) and run the test suite"
+	@echo "make install-edge - install only the device runtime (what a Raspberry Pi or Jetson needs)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+venv: $(PY)
+
+# Host install: training, export, edge runtime and test tools, editable.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(UV) pip install --python $(PY) --compile-bytecode -e ".[edge,train,dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-edge: | $(PY)
+	$(UV) pip install --python $(PY) --compile-bytecode -e ".[edge]"
+
+demo: install
+	$(PY) -m tools.demo --run $(RUN) --out $(OUT) --zoo $(ZOO) $(if $(EPOCHS),--epochs $(EPOCHS))
+
+# System packages some tests drive for real (sshd, rsync, chromium, GStreamer RTSP server, ffmpeg).
+# Installed only when missing and only when we are root with apt-get; otherwise those tests say why they skip.
+SYSTEM_PACKAGES := openssh-server openssh-client rsync chromium ffmpeg gstreamer1.0-tools \
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp \
+	gir1.2-gst-rtsp-server-1.0 python3-gi
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then echo "installing system packages:" $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi; \
+	else echo "not root or no apt-get: system packages not installed (tests that need them will skip)"; fi
+
+test: install system-deps
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(OUT) runs/demo data/synth .pytest_cache
+
+-include devices/flash.mk
