@@ -1,0 +1,190 @@
+"""Engine: one TFLite model in one interpreter, with its metadata, (de)quantization and timing.
+
+    engine = Engine("model.tflite", threads=2, delegate="cpu")
+    tensor, transform = engine.prepare(frame_bgr)
+    outputs = engine.infer(tensor)              # {tensor name: float32 array}
+    result, timing = engine.run_frame(frame_bgr, adapter, {"score": 0.3})
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import delegates
+from .errors import ConfigError, DelegateError, ModelError
+from .metadata import ModelInfo, model_info
+from .model_file import read_model_file
+from .preprocess import Transform, is_identity_quantization, resize_frame, to_input_tensor
+from .runtime import load_runtime
+
+EDGETPU_OP = "edgetpu-custom-op"
+
+
+class Engine:
+    def __init__(self, path: str | Path, threads: int | None = None, delegate: str = "cpu",
+                 fallback: str | None = None, info: ModelInfo | None = None):
+        self.path = Path(path)
+        if threads is not None and threads < 1:
+            raise ConfigError(f"threads must be 1 or more, got {threads}")
+        self.model_file = read_model_file(self.path)
+        choice = delegates.resolve(delegate)
+        fallback_choice = delegates.resolve(fallback) if fallback else None
+        self._check_custom_ops(choice)
+        rt = load_runtime()
+        self.runtime = rt.name
+        self.runtime_version = rt.version
+        self.threads = threads
+        self.delegate_note = ""
+        try:
+            self._interp = self._make_interpreter(rt, choice, threads)
+            self.delegate = str(choice)
+        except DelegateError as exc:
+            if fallback_choice is None:
+                raise
+            self._interp = self._make_interpreter(rt, fallback_choice, threads)
+            self.delegate = str(fallback_choice)
+            self.delegate_note = f"fell back to {fallback_choice} because {exc}"
+            print(f"edge: warning: {self.delegate_note}", file=sys.stderr)
+        self._allocate()
+        self.info = info or model_info(self.model_file)
+        inputs = self._interp.get_input_details()
+        if len(inputs) != 1:
+            raise ModelError(f"{self.path}: expected one input tensor, the model has {len(inputs)}")
+        self._input = inputs[0]
+        self._outputs = self._interp.get_output_details()
+        self._out_quant = {d["name"]: _quant(d) for d in self._outputs}
+        spec = self.info.input
+        self.fast_input = bool(spec.scale) and is_identity_quantization(
+            spec.mean, spec.std, spec.scale, spec.zero_point + (128 if spec.dtype == "int8" else 0))
+        self.last_invoke_ms = 0.0
+
+    # ------------------------------------------------------------------ construction helpers
+
+    def _check_custom_ops(self, choice: delegates.DelegateChoice) -> None:
+        customs = self.model_file.custom_ops()
+        if EDGETPU_OP in customs and choice.name != "edgetpu":
+            raise ModelError(
+                f"{self.path}: compiled for the Edge TPU (custom op {EDGETPU_OP!r}); it needs an Edge TPU and "
+                f"the edgetpu delegate (--delegate edgetpu), or use the model from before edgetpu_compiler"
+            )
+
+    def _make_interpreter(self, rt, choice: delegates.DelegateChoice, threads: int | None):
+        kwargs: dict = {"model_path": str(self.path)}
+        if threads is not None:
+            kwargs["num_threads"] = threads
+        if choice.library:
+            kwargs["experimental_delegates"] = [delegates.load_external(rt, choice)]
+        resolver = rt.op_resolver("BUILTIN_WITHOUT_DEFAULT_DELEGATES" if choice.name == "cpu" else "BUILTIN")
+        if resolver is not None:
+            kwargs["experimental_op_resolver_type"] = resolver
+        elif choice.name == "cpu" and rt.name != "tensorflow":
+            pass  # older runtimes apply their defaults; nothing to choose
+        try:
+            return rt.Interpreter(**kwargs)
+        except ValueError as exc:
+            raise ModelError(f"{self.path}: {rt.name} cannot load the model ({_first_line(exc)})") from None
+        except RuntimeError as exc:
+            raise self._runtime_error(exc, rt.name) from None
+
+    def _allocate(self) -> None:
+        try:
+            self._interp.allocate_tensors()
+        except (RuntimeError, ValueError) as exc:
+            raise self._runtime_error(exc, self.runtime) from None
+
+    def _runtime_error(self, exc: Exception, runtime: str) -> ModelError:
+        text = str(exc)
+        m = re.search(r"unresolved custom op: ([^\s.]+(?:\.[^\s.]+)*)", text)
+        if m:
+            return ModelError(
+                f"{self.path}: the model uses custom op {m.group(1)!r}, which {runtime} does not provide; "
+                f"register it in the runtime or re-export the model with builtin ops only"
+            )
+        m = re.search(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'", text)
+        if m:
+            return ModelError(
+                f"{self.path}: {runtime} {load_runtime().version} has no {m.group(1)} version {m.group(2)}; "
+                f"upgrade the runtime or convert with an older TensorFlow"
+            )
+        return ModelError(f"{self.path}: {runtime} cannot prepare the model ({_first_line(exc)})")
+
+    # ------------------------------------------------------------------ running
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.info.input.width, self.info.input.height
+
+    @property
+    def output_names(self) -> list[str]:
+        return [d["name"] for d in self._outputs]
+
+    def prepare(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, Transform]:
+        spec = self.info.input
+        if not spec.width or not spec.height:
+            raise ModelError(f"{self.path}: the model input {spec.name!r} is not an image [1, H, W, C]")
+        img, transform = resize_frame(frame_bgr, (spec.width, spec.height), spec.resize, spec.color)
+        return to_input_tensor(img, spec.dtype, spec.mean, spec.std, spec.scale, spec.zero_point), transform
+
+    def infer(self, tensor: np.ndarray) -> dict[str, np.ndarray]:
+        want = tuple(self._input["shape"])
+        if tuple(tensor.shape) != want or tensor.dtype != self._input["dtype"]:
+            raise ConfigError(
+                f"input tensor {tensor.dtype}{list(tensor.shape)} does not match the model's "
+                f"{np.dtype(self._input['dtype']).name}{list(want)}"
+            )
+        self._interp.set_tensor(self._input["index"], tensor)
+        t0 = time.perf_counter()
+        try:
+            self._interp.invoke()
+        except RuntimeError as exc:
+            raise self._runtime_error(exc, self.runtime) from None
+        self.last_invoke_ms = (time.perf_counter() - t0) * 1000.0
+        out = {}
+        for d in self._outputs:
+            value = self._interp.get_tensor(d["index"])
+            scale, zp, axis = self._out_quant[d["name"]]
+            if scale is not None:
+                shape = [1] * value.ndim
+                if scale.size > 1:
+                    shape[axis] = scale.size
+                value = (value.astype(np.float32) - zp.reshape(shape)) * scale.reshape(shape)
+            out[d["name"]] = value.astype(np.float32, copy=False)
+        return out
+
+    def run_frame(self, frame_bgr: np.ndarray, adapter, options: dict | None = None):
+        """Frame -> (task result in frame pixels, {"pre", "infer", "post"} milliseconds)."""
+        t0 = time.perf_counter()
+        tensor, transform = self.prepare(frame_bgr)
+        t1 = time.perf_counter()
+        outputs = self.infer(tensor)
+        t2 = time.perf_counter()
+        opts = dict(options or {})
+        opts["transform"] = transform
+        h, w = frame_bgr.shape[:2]
+        result = adapter.decode(outputs, self.info, (w, h), opts)
+        t3 = time.perf_counter()
+        timing = {"pre": (t1 - t0) * 1000, "infer": (t2 - t1) * 1000, "post": (t3 - t2) * 1000}
+        return result, timing
+
+    def describe(self) -> str:
+        return f"{self.path.name} on {self.runtime} {self.runtime_version}, delegate {self.delegate}" + (
+            f", {self.threads} threads" if self.threads else "")
+
+
+def _quant(detail: dict):
+    qp = detail.get("quantization_parameters") or {}
+    scales = np.asarray(qp.get("scales", []), dtype=np.float32)
+    if np.dtype(detail["dtype"]).kind == "f" or scales.size == 0:
+        return None, None, 0
+    zps = np.asarray(qp.get("zero_points", [0] * scales.size), dtype=np.float32)
+    return scales, zps, int(qp.get("quantized_dimension", 0))
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

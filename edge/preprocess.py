@@ -1,0 +1,107 @@
+"""Frame -> model input image, and the transform that maps model-input boxes back to the frame. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import ConfigError
+
+LETTERBOX_FILL = 114
+
+
+@dataclass(frozen=True)
+class Transform:
+    """Frame (width, height) -> model input (width, height): ``input = frame * scale + pad``."""
+
+    frame_size: tuple[int, int]
+    input_size: tuple[int, int]
+    scale_x: float
+    scale_y: float
+    pad_x: float = 0.0
+    pad_y: float = 0.0
+
+    def boxes_to_frame(self, boxes_norm: np.ndarray) -> np.ndarray:
+        """xyxy boxes normalised to the model input (0..1) -> xyxy pixels of the original frame, clipped."""
+        boxes = np.asarray(boxes_norm, dtype=np.float32).reshape(-1, 4)
+        iw, ih = self.input_size
+        fw, fh = self.frame_size
+        x = (boxes[:, [0, 2]] * iw - self.pad_x) / self.scale_x
+        y = (boxes[:, [1, 3]] * ih - self.pad_y) / self.scale_y
+        out = np.stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]], axis=1)
+        return np.clip(out, 0, [fw, fh, fw, fh]).astype(np.float32)
+
+    def points_to_frame(self, xy_norm: np.ndarray) -> np.ndarray:
+        """(..., 2) x, y normalised to the model input -> frame pixels (for keypoints)."""
+        xy = np.asarray(xy_norm, dtype=np.float32)
+        iw, ih = self.input_size
+        x = (xy[..., 0] * iw - self.pad_x) / self.scale_x
+        y = (xy[..., 1] * ih - self.pad_y) / self.scale_y
+        return np.stack([x, y], axis=-1)
+
+
+def resize_frame(frame_bgr: np.ndarray, input_size: tuple[int, int], resize: str = "stretch",
+                 color: str = "RGB") -> tuple[np.ndarray, Transform]:
+    """Resize a BGR uint8 frame to ``input_size`` (w, h) and reorder channels to ``color``."""
+    if frame_bgr is None or frame_bgr.ndim not in (2, 3) or frame_bgr.size == 0:
+        raise ConfigError(f"expected an HxWx3 BGR image, got {None if frame_bgr is None else frame_bgr.shape}")
+    fh, fw = frame_bgr.shape[:2]
+    iw, ih = input_size
+    if resize == "stretch":
+        img = cv2.resize(frame_bgr, (iw, ih), interpolation=cv2.INTER_LINEAR)
+        t = Transform((fw, fh), (iw, ih), iw / fw, ih / fh)
+    elif resize == "letterbox":
+        s = min(iw / fw, ih / fh)
+        nw, nh = max(1, round(fw * s)), max(1, round(fh * s))
+        px, py = (iw - nw) // 2, (ih - nh) // 2
+        img = np.full((ih, iw) + frame_bgr.shape[2:], LETTERBOX_FILL, dtype=frame_bgr.dtype)
+        img[py : py + nh, px : px + nw] = cv2.resize(frame_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        t = Transform((fw, fh), (iw, ih), nw / fw, nh / fh, px, py)
+    else:
+        raise ConfigError(f"unknown resize mode {resize!r}; expected 'stretch' or 'letterbox'")
+    img = _to_color(img, color)
+    return img, t
+
+
+def _to_color(img: np.ndarray, color: str) -> np.ndarray:
+    if img.ndim == 2:
+        return img[..., None] if color == "GRAY" else cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    if color == "RGB":
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    if color == "BGR":
+        return img
+    if color == "GRAY":
+        return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[..., None]
+    raise ConfigError(f"unknown colour order {color!r}; expected RGB, BGR or GRAY")
+
+
+def to_input_tensor(img: np.ndarray, dtype: str, mean, std, scale: float, zero_point: int) -> np.ndarray:
+    """Image (H, W, C) uint8 pixels -> the input tensor [1, H, W, C] in the model's dtype.
+
+    The model wants ``(pixel - mean) / std``; a quantized input stores ``value / scale + zero_point``.
+    When the two cancel (scale * std == 1 and zero_point == mean, as in most uint8 image models) the raw
+    pixels are already the quantized tensor and no arithmetic is done.
+    """
+    mean = np.asarray(mean, dtype=np.float32)
+    std = np.asarray(std, dtype=np.float32)
+    if dtype == "float32":
+        return ((img.astype(np.float32) - mean) / std)[None]
+    if dtype not in ("uint8", "int8"):
+        raise ConfigError(f"unsupported input tensor type {dtype}; expected float32, uint8 or int8")
+    shift = 128 if dtype == "int8" else 0  # int8 holds pixel - 128
+    if not scale:
+        return (img.astype(np.int16) - shift).astype(dtype)[None] if shift else img[None]
+    if is_identity_quantization(mean, std, scale, zero_point - (-shift)):
+        return (img.astype(np.int16) - shift).astype(np.int8)[None] if shift else img[None]
+    q = np.round((img.astype(np.float32) - mean) / std / scale + zero_point)
+    info = np.iinfo(dtype)
+    return np.clip(q, info.min, info.max).astype(dtype)[None]
+
+
+def is_identity_quantization(mean, std, scale: float, zero_point_as_uint8: float) -> bool:
+    """True when quantizing ``(pixel - mean) / std`` gives back ``pixel`` (within rounding)."""
+    mean = np.asarray(mean, dtype=np.float32)
+    std = np.asarray(std, dtype=np.float32)
+    return bool(np.all(np.abs(scale * std - 1.0) < 0.02) and np.all(np.abs(zero_point_as_uint8 - mean) <= 1.0))

@@ -1,0 +1,104 @@
+"""Object detection adapter: SSD post-processed outputs or a raw boxes+scores head -> Detections.
+
+Options (a dict, from the CLI): ``score`` (minimum score, default 0.3), ``iou`` (NMS IoU, default 0.5),
+``max_detections`` (default 100) and ``transform`` (edge.preprocess.Transform, set by Engine.run_frame)
+which maps model-input boxes back to original-frame pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..boxes import decode_raw_boxes_scores
+from ..errors import ConfigError, MetadataError
+from ..preprocess import Transform
+from ..results import Detections
+
+DEFAULTS = {"score": 0.3, "iou": 0.5, "max_detections": 100}
+
+
+class DetectAdapter:
+    task = "detect"
+
+    def decode(self, outputs: dict[str, np.ndarray], info, frame_size: tuple[int, int], options: dict) -> Detections:
+        opts = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+        transform = opts.get("transform") or _stretch(frame_size, info.input_size)
+        kind = info.decode.get("kind")
+        if kind == "ssd_postprocess":
+            boxes, scores, class_ids = self._ssd(outputs, info, opts)
+        elif kind == "raw_boxes_scores":
+            boxes, scores, class_ids = self._raw(outputs, info, opts)
+        else:
+            raise MetadataError(
+                f"{info.path}: cannot decode detections of kind {kind!r}; expected 'ssd_postprocess' or "
+                f"'raw_boxes_scores'"
+            )
+        if info.labels and len(class_ids) and int(class_ids.max()) >= len(info.labels):
+            raise MetadataError(
+                f"{info.path}: the model predicts class {int(class_ids.max())} but has only {len(info.labels)} "
+                f"labels ({info.labels_source or 'no source'}); give a matching --labels FILE"
+            )
+        return Detections(transform.boxes_to_frame(boxes), scores, class_ids, info.labels)
+
+    @staticmethod
+    def _ssd(outputs, info, opts):
+        """TFLite_Detection_PostProcess: boxes [1,N,4] ymin xmin ymax xmax (0..1), classes, scores, count."""
+        get = {role: outputs[info.output(role).name] for role in ("boxes", "classes", "scores", "count")}
+        n = int(np.asarray(get["count"]).reshape(-1)[0])
+        yxyx = np.asarray(get["boxes"]).reshape(-1, 4)[:n]
+        scores = np.asarray(get["scores"]).reshape(-1)[:n]
+        classes = np.asarray(get["classes"]).reshape(-1)[:n].astype(np.int32)
+        keep = scores >= opts["score"]
+        keep &= np.arange(n) < opts["max_detections"]
+        xyxy = yxyx[keep][:, [1, 0, 3, 2]]
+        return np.clip(xyxy, 0.0, 1.0), scores[keep], classes[keep]
+
+    @staticmethod
+    def _raw(outputs, info, opts):
+        spec = info.decode
+        raw = outputs[info.output("raw_boxes_scores").name]
+        units = spec.get("box_units", "normalized")
+        if units == "auto":  # structure-only models: pixel boxes exceed 1 somewhere, normalised never do
+            arr = np.asarray(raw)
+            boxes = arr[0, :4, :] if spec.get("layout") == "channels_first" else arr[0, :, :4]
+            units = "pixels" if boxes.size and float(np.max(boxes)) > 1.5 else "normalized"
+        if spec.get("score_activation", "none") not in ("none", "sigmoid"):
+            raise MetadataError(f"{info.path}: unknown score_activation {spec.get('score_activation')!r}")
+        if spec.get("score_activation") == "sigmoid":
+            raw = np.array(raw, dtype=np.float32)
+            cls = raw[0, 4:, :] if spec.get("layout") == "channels_first" else raw[0, :, 4:]
+            cls[...] = 1.0 / (1.0 + np.exp(-cls))
+        return decode_raw_boxes_scores(
+            raw, layout=spec.get("layout", "anchors_first"), box_format=spec.get("box_format", "cxcywh"),
+            box_units=units, input_size=info.input_size, score_threshold=opts["score"],
+            iou_threshold=opts["iou"], max_detections=opts["max_detections"],
+        )
+
+    def to_json(self, result: Detections) -> dict:
+        return {
+            "detections": [
+                {
+                    "class_id": int(result.class_ids[i]),
+                    "label": result.label(i),
+                    "score": round(float(result.scores[i]), 4),
+                    "box": [round(float(v), 1) for v in result.boxes[i]],
+                }
+                for i in range(len(result))
+            ]
+        }
+
+    def render(self, frame_bgr: np.ndarray, result: Detections) -> np.ndarray:
+        from ..render import draw_detections
+
+        return draw_detections(frame_bgr, result)
+
+
+def _stretch(frame_size, input_size) -> Transform:
+    fw, fh = frame_size
+    iw, ih = input_size
+    if not fw or not fh:
+        raise ConfigError(f"frame size {frame_size} must be positive")
+    return Transform((fw, fh), (iw, ih), iw / fw, ih / fh)
+
+
+ADAPTER = DetectAdapter()
