@@ -33,6 +33,8 @@ class TaskAdapter(Protocol):
 _ADAPTERS: dict[str, str] = {
     # task name -> "module:attribute" of an adapter instance, imported on first use
     "detect": "edge.tasks.detect:ADAPTER",
+    "segment": "edge.tasks.segment:ADAPTER",
+    "classify": "edge.tasks.classify:ADAPTER",
 }
 
 
