@@ -1,0 +1,194 @@
+"""The training loop shared by pose, segment, enhance and classify: one place for epochs, checkpoints, resume,
+history and the run folder (docs/contracts.md §1).
+
+A task hands in a ``TaskSpec``: its training model, a loss over (batch, model outputs), a batch iterator,
+an evaluation on its validation set, the inference model that goes into ``model.keras``, and the task's
+part of run.json (labels, input, model, outputs, decode, data). Everything else is here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from .run_folder import (INPUT_MEAN, INPUT_STD, RUN_FORMAT, RUN_VERSION, RunPaths, append_history, read_history,
+                         truncate_history, utc_now, write_json_atomic)
+
+log = logging.getLogger("train.tasks")
+
+
+class TaskConfigError(ValueError):
+    """A training option of a task is invalid; the message names the option and what is expected."""
+
+
+@dataclass
+class FitConfig:
+    out: Path
+    epochs: int = 10
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    resume: bool = False
+    seed: int = 0
+    name: str = ""
+
+    def validate(self) -> "FitConfig":
+        if int(self.epochs) < 1:
+            raise TaskConfigError(f"--epochs {self.epochs}: expected at least 1")
+        if int(self.batch_size) < 1:
+            raise TaskConfigError(f"--batch {self.batch_size}: expected at least 1")
+        if not float(self.learning_rate) > 0:
+            raise TaskConfigError(f"--lr {self.learning_rate}: expected a positive number")
+        self.out = Path(self.out)
+        self.name = self.name or self.out.name
+        return self
+
+
+class TaskSpec(Protocol):
+    task: str
+
+    def build(self) -> keras.Model: ...
+
+    def batches(self, epoch: int) -> Iterable[tuple[Any, Any]]:
+        """One epoch of (inputs, targets) numpy batches, shuffled deterministically by epoch."""
+
+    def loss(self, targets, outputs, model: keras.Model) -> dict[str, tf.Tensor]:
+        """{"loss": total, ...parts}; called inside tf.function."""
+
+    def evaluate(self, model: keras.Model) -> dict[str, float]: ...
+
+    def inference_model(self, model: keras.Model) -> keras.Model: ...
+
+    def run_fields(self) -> dict:
+        """labels, input, model, outputs, decode and data of run.json."""
+
+
+def input_spec(width: int, height: int) -> dict:
+    """Our models all take RGB 0..255 scaled to 0..1, stretched to width x height."""
+    return {"width": int(width), "height": int(height), "channels": 3, "color": "RGB", "resize": "stretch",
+            "mean": list(INPUT_MEAN), "std": list(INPUT_STD)}
+
+
+def output_entry(model: keras.Model, name: str, role: str) -> dict:
+    for out_name, t in zip(model.output_names, model.outputs):
+        if out_name == name:
+            return {"name": name, "role": role, "shape": [1] + [int(d) for d in t.shape[1:]]}
+    raise TaskConfigError(f"inference model has no output named {name!r}; it has {model.output_names}")
+
+
+def build_task_run_json(name: str, task: str, fields: dict, metrics: dict, created: str | None = None) -> dict:
+    missing = [k for k in ("labels", "input", "model", "outputs", "decode", "data") if k not in fields]
+    if missing:
+        raise TaskConfigError(f"task {task!r} did not provide run.json field(s) {missing}")
+    return {"format": RUN_FORMAT, "version": RUN_VERSION, "name": name, "task": task,
+            "created": created or utc_now(), **fields, "metrics": metrics}
+
+
+@dataclass
+class FitResult:
+    paths: RunPaths
+    metrics: dict
+    history: list[dict] = field(default_factory=list)
+
+
+def _to_tensors(tree):
+    return tf.nest.map_structure(lambda a: tf.convert_to_tensor(a), tree)
+
+
+def _dataset(spec: TaskSpec, epoch: int) -> tf.data.Dataset:
+    """The task's numpy batches as a tf.data pipeline (so a distribution strategy can split them)."""
+    first = next(iter(spec.batches(epoch)), None)
+    if first is None:
+        raise TaskConfigError("the training set produced no batch; is it empty or smaller than --batch?")
+    signature = tf.nest.map_structure(
+        lambda a: tf.TensorSpec((None,) + np.asarray(a).shape[1:], tf.as_dtype(np.asarray(a).dtype)), first)
+    return tf.data.Dataset.from_generator(lambda: spec.batches(epoch), output_signature=signature).prefetch(2)
+
+
+def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None = None) -> FitResult:
+    """Train ``spec`` for cfg.epochs (float32), one checkpoint per epoch, and write the run folder."""
+    from .detect import pick_strategy  # the detector's strategy choice: multi-worker, mirrored or default
+
+    cfg.validate()
+    paths = RunPaths(Path(cfg.out).resolve())
+    if cfg.resume:
+        if not tf.train.latest_checkpoint(str(paths.checkpoints)):
+            raise TaskConfigError(f"--resume: {paths.checkpoints} holds no checkpoint to continue from")
+    elif paths.root.exists() and any(paths.root.iterdir()):
+        raise TaskConfigError(f"--out {paths.root} already holds a run; pass --resume to continue it "
+                              "or choose another folder")
+    paths.checkpoints.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(cfg.seed)
+    strategy, _ = pick_strategy()
+    keras.mixed_precision.set_global_policy("float32")
+    with strategy.scope():
+        model = spec.build()
+        optimizer = keras.optimizers.Adam(cfg.learning_rate, global_clipnorm=10.0)
+        epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
+    manager = tf.train.CheckpointManager(ckpt, str(paths.checkpoints), max_to_keep=3)
+    created = None
+    if cfg.resume:
+        ckpt.restore(manager.latest_checkpoint).expect_partial()
+        truncate_history(paths, int(epoch_var.numpy()))
+        if paths.run_json.is_file():
+            created = json.loads(paths.run_json.read_text()).get("created")
+        log.info("resumed %s after epoch %d", manager.latest_checkpoint, int(epoch_var.numpy()))
+    created = created or utc_now()
+    replicas = strategy.num_replicas_in_sync
+
+    def replica_step(x, y):
+        with tf.GradientTape() as tape:
+            out = model(x, training=True)
+            parts = spec.loss(y, out, model)
+            total = parts["loss"] + tf.add_n(model.losses) if model.losses else parts["loss"]
+        grads = tape.gradient(total / replicas, model.trainable_variables)
+        optimizer.apply_gradients([(g, v) for g, v in zip(grads, model.trainable_variables) if g is not None])
+        return parts
+
+    @tf.function(reduce_retracing=True)
+    def step(x, y):
+        parts = strategy.run(replica_step, args=(x, y))
+        return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in parts.items()}
+
+    metrics: dict = {}
+    for epoch in range(int(epoch_var.numpy()), cfg.epochs):
+        t0 = time.time()
+        sums: dict[str, float] = {}
+        n = 0
+        for x, y in strategy.experimental_distribute_dataset(_dataset(spec, epoch)):
+            for k, v in step(x, y).items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            n += 1
+        train_s = time.time() - t0
+        metrics = {k: round(float(v), 5) for k, v in spec.evaluate(model).items()}
+        epoch_var.assign(epoch + 1)
+        manager.save(checkpoint_number=epoch + 1)
+        row = {"epoch": epoch + 1, **{k: v / max(n, 1) for k, v in sums.items()},
+               **{f"val_{k}": v for k, v in metrics.items()}, "train_seconds": round(train_s, 2),
+               "seconds": round(time.time() - t0, 2)}
+        append_history(paths, row)
+        write_json_atomic(paths.run_json, build_task_run_json(cfg.name, spec.task, spec.run_fields(), metrics,
+                                                              created))
+        log.info("epoch %d: %s", epoch + 1, json.dumps(row))
+        if on_epoch:
+            on_epoch(row)
+    if not metrics:  # resumed a finished run: score what is there
+        metrics = {k: round(float(v), 5) for k, v in spec.evaluate(model).items()}
+    spec.inference_model(model).save(paths.model)
+    write_json_atomic(paths.run_json, build_task_run_json(cfg.name, spec.task, spec.run_fields(), metrics, created))
+    return FitResult(paths, metrics, read_history(paths))
+
+
+def batch_indices(count: int, batch_size: int, seed: int, epoch: int, drop_last: bool = True) -> list[np.ndarray]:
+    """Deterministic shuffled index batches for one epoch."""
+    order = np.random.default_rng([seed, epoch]).permutation(count)
+    stop = count - count % batch_size if drop_last and count >= batch_size else count
+    return [order[i:i + batch_size] for i in range(0, stop, batch_size)]
