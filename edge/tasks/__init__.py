@@ -33,6 +33,7 @@ class TaskAdapter(Protocol):
 _ADAPTERS: dict[str, str] = {
     # task name -> "module:attribute" of an adapter instance, imported on first use
     "detect": "edge.tasks.detect:ADAPTER",
+    "pose": "edge.tasks.pose:ADAPTER",
     "segment": "edge.tasks.segment:ADAPTER",
     "classify": "edge.tasks.classify:ADAPTER",
 }
