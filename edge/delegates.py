@@ -57,16 +57,17 @@ def resolve(spec: str) -> DelegateChoice:
 def load_external(runtime, choice: DelegateChoice, options: dict | None = None):
     """Load ``choice.library`` through the runtime; raise DelegateError naming the library on failure."""
     hint = INSTALL_HINTS.get(choice.name, "check the path and that the library matches this CPU and runtime")
+    label = choice.library if choice.name == "external" else choice.name
     # Open it with ctypes first: a failed load inside the runtime also prints a spurious
     # "Exception ignored in Delegate.__del__" traceback, which users should not see.
     try:
         ctypes.CDLL(choice.library)
     except OSError as exc:
-        raise DelegateError(f"delegate {choice.name!r}: cannot load {choice.library} ({_short(exc)}); {hint}") from None
+        raise DelegateError(f"delegate {label!r}: cannot load {choice.library} ({_short(exc)}); {hint}") from None
     try:
         return runtime.load_delegate(choice.library, options or {})
     except (OSError, ValueError, RuntimeError) as exc:
-        raise DelegateError(f"delegate {choice.name!r}: {choice.library} loaded but failed to start ({_short(exc)}); {hint}") from None
+        raise DelegateError(f"delegate {label!r}: {choice.library} loaded but failed to start ({_short(exc)}); {hint}") from None
 
 
 def _short(exc: Exception) -> str:

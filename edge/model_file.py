@@ -160,7 +160,8 @@ def parse_model(data: bytes, path: str | Path = "<bytes>") -> ModelFile:
     try:
         return _parse(data, path)
     except FlatBufferError as exc:
-        raise ModelError(f"{path}: truncated or corrupt TFLite model ({exc})") from None
+        raise ModelError(
+            f"{path}: truncated or corrupt TFLite model ({len(data)} bytes; {exc})") from None
 
 
 def _parse(data: bytes, path: Path) -> ModelFile:
