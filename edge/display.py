@@ -1,0 +1,55 @@
+"""``null://`` (discard everything: for benchmarks) and ``display://`` (a window, where there is a screen)."""
+
+from __future__ import annotations
+
+import os
+
+import cv2
+
+from .errors import SinkError
+from .sinks import Sink, SinkItem
+
+
+class NullSink(Sink):
+    """Takes results and throws them away; nothing is rendered for it."""
+
+    needs_image = False
+    name = "null"
+
+    def __init__(self):
+        self.frames = 0
+
+    def write(self, item: SinkItem) -> None:
+        self.frames += 1
+
+
+class DisplaySink(Sink):
+    """An OpenCV window showing the annotated frames. ``q`` or Esc in the window asks the pipeline to stop."""
+
+    def __init__(self, title: str = "edge"):
+        self.name = f"display://{title}"
+        self.title = title
+        self.closed_by_user = False
+        if os.name != "nt" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            raise SinkError("display://: no screen (DISPLAY and WAYLAND_DISPLAY are unset); "
+                            "use http://127.0.0.1:8080 to watch from a browser instead")
+        try:
+            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+        except cv2.error:
+            raise SinkError("display://: this OpenCV has no GUI support (opencv-python-headless); install "
+                            "opencv-python instead, or watch through the http:// sink") from None
+
+    def write(self, item: SinkItem) -> None:
+        cv2.imshow(self.title, item.image)
+        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+            self.closed_by_user = True
+
+    def close(self) -> None:
+        try:
+            cv2.destroyWindow(self.title)
+        except cv2.error:
+            pass
+
+
+def open_display(uri: str, rest: str) -> DisplaySink:
+    return DisplaySink(rest.strip("/") or "edge")

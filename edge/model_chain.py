@@ -1,0 +1,192 @@
+"""Several models on one frame, in declared order; their results travel together.
+
+Each model runs on the whole frame, or (``on = "detect:person"``) on crops around the boxes of an earlier
+model, with a transform that maps its output straight to full-frame pixels. A ``when`` gate (e.g.
+``brightness < 60``) skips a model on frames that do not need it. An ``enhance`` model's image replaces the
+frame for the models after it and for the rendered output.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .engine import Engine
+from .errors import ConfigError
+from .metadata import read_labels
+from .pipeline_config import ModelSpec
+from .preprocess import Transform
+from .results import Detections
+from .tasks import adapter_for
+
+
+@dataclass
+class ChainOutput:
+    image: np.ndarray  # the frame the models saw last (enhanced when an enhance model ran)
+    results: dict[str, object] = field(default_factory=dict)  # model name -> result (list of results for crops)
+    timing_ms: dict[str, float] = field(default_factory=dict)  # pre / infer / post summed over models
+    per_model_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    brightness: float | None = None
+
+
+class _Stage:
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+        self.engine = Engine(spec.path, threads=spec.threads, delegate=spec.delegate)
+        if spec.labels is not None:
+            self.engine.info = self.engine.info.with_overrides(labels=read_labels(spec.labels),
+                                                               labels_source=str(spec.labels))
+        if spec.task:
+            self.engine.info = self.engine.info.with_overrides(task=spec.task)
+        task = self.engine.info.task
+        if not task:
+            raise ConfigError(f"{spec.path}: the model's task cannot be read from its metadata; "
+                              f"add task = 'detect' (or pose, segment, enhance, classify) for model {spec.name!r}")
+        self.task = task
+        self.adapter = adapter_for(task)
+
+
+class ModelChain:
+    def __init__(self, specs: list[ModelSpec]):
+        self.stages = [_Stage(s) for s in specs]
+        tasks = {s.spec.name: s.task for s in self.stages}
+        for stage in self.stages:
+            if stage.spec.on_model and tasks[stage.spec.on_model] != "detect":
+                raise ConfigError(f"model {stage.spec.name!r}: on = {stage.spec.on_model!r} must name a detect "
+                                  f"model, it is a {tasks[stage.spec.on_model]} model")
+
+    @property
+    def primary(self) -> _Stage:
+        return self.stages[0]
+
+    def run(self, image: np.ndarray, lores: np.ndarray | None = None) -> ChainOutput:
+        """All models on ``image``. ``lores`` is the camera's own model-sized copy of the frame (picamera2's
+        lores stream): the first model reads it instead of resizing, when the sizes match."""
+        out = ChainOutput(image, timing_ms={"pre": 0.0, "infer": 0.0, "post": 0.0})
+        for stage in self.stages:
+            spec = stage.spec
+            if spec.when is not None:
+                if out.brightness is None:
+                    out.brightness = float(out.image[::4, ::4].mean())
+                if not spec.when.passes(out.brightness):
+                    out.skipped.append(spec.name)
+                    continue
+            if spec.on_model:
+                result, timing = self._run_on_boxes(stage, out)
+            elif lores is not None and stage is self.stages[0] and _lores_fits(stage, lores):
+                result, timing = self._run_on_lores(stage, out.image, lores)
+            else:
+                result, timing = stage.engine.run_frame(out.image, stage.adapter, spec.options)
+            out.results[spec.name] = result
+            out.per_model_ms[spec.name] = timing
+            for key in ("pre", "infer", "post"):
+                out.timing_ms[key] += timing.get(key, 0.0)
+            if stage.task == "enhance":
+                enhanced = getattr(result, "image", result)
+                if isinstance(enhanced, np.ndarray) and enhanced.ndim == 3:
+                    out.image = enhanced
+        return out
+
+    def _run_on_lores(self, stage: _Stage, image: np.ndarray, lores: np.ndarray):
+        t0 = time.perf_counter()
+        tensor, t = stage.engine.prepare(lores)  # already at input size: no resize, only colour + dtype
+        t1 = time.perf_counter()
+        outputs = stage.engine.infer(tensor)
+        t2 = time.perf_counter()
+        h, w = image.shape[:2]
+        iw, ih = t.input_size
+        full = Transform((w, h), (iw, ih), iw / w, ih / h)
+        result = stage.adapter.decode(outputs, stage.engine.info, (w, h), {**stage.spec.options, "transform": full})
+        t3 = time.perf_counter()
+        return result, {"pre": (t1 - t0) * 1000, "infer": (t2 - t1) * 1000, "post": (t3 - t2) * 1000}
+
+    def _run_on_boxes(self, stage: _Stage, out: ChainOutput):
+        spec = stage.spec
+        dets = out.results.get(spec.on_model)
+        timing = {"pre": 0.0, "infer": 0.0, "post": 0.0}
+        results: list[dict] = []
+        if not isinstance(dets, Detections):
+            return results, timing  # the detector was gated off on this frame
+        h, w = out.image.shape[:2]
+        order = np.argsort(-dets.scores)
+        for i in order:
+            if spec.on_label is not None and dets.label(int(i)) != spec.on_label:
+                continue
+            if len(results) >= spec.max_boxes:
+                break
+            x0, y0, x1, y1 = crop_box(dets.boxes[i], (w, h), stage.engine.input_size)
+            crop = out.image[y0:y1, x0:x1]
+            t0 = time.perf_counter()
+            tensor, t = stage.engine.prepare(crop)
+            t1 = time.perf_counter()
+            outputs = stage.engine.infer(tensor)
+            t2 = time.perf_counter()
+            # the crop's transform shifted by the crop origin maps model outputs to full-frame pixels
+            full = Transform((w, h), t.input_size, t.scale_x, t.scale_y,
+                             t.pad_x - x0 * t.scale_x, t.pad_y - y0 * t.scale_y)
+            result = stage.adapter.decode(outputs, stage.engine.info, (w, h), {**spec.options, "transform": full})
+            t3 = time.perf_counter()
+            results.append({"box": [float(v) for v in dets.boxes[i]], "result": result})
+            timing["pre"] += (t1 - t0) * 1000
+            timing["infer"] += (t2 - t1) * 1000
+            timing["post"] += (t3 - t2) * 1000
+        return results, timing
+
+    def to_json(self, out: ChainOutput) -> dict:
+        """The task keys of the frame's JSON line: the first model's at the top level (as a one-model run
+        writes them), every other model under ``models.<name>``."""
+        record: dict = {}
+        for n, stage in enumerate(self.stages):
+            name = stage.spec.name
+            if name not in out.results:
+                continue
+            result = out.results[name]
+            if isinstance(result, list):
+                body = {"on": f"{stage.spec.on_model}:{stage.spec.on_label or '*'}",
+                        "crops": [{"box": [round(v, 1) for v in r["box"]], **stage.adapter.to_json(r["result"])}
+                                  for r in result]}
+            else:
+                body = stage.adapter.to_json(result)
+            if n == 0:
+                record.update(body)
+            else:
+                record.setdefault("models", {})[name] = body
+        if out.skipped:
+            record["skipped"] = list(out.skipped)
+        return record
+
+    def render(self, out: ChainOutput) -> np.ndarray:
+        image = out.image
+        for stage in self.stages:
+            result = out.results.get(stage.spec.name)
+            if result is None or stage.task == "enhance":
+                continue
+            if isinstance(result, list):
+                for r in result:
+                    image = stage.adapter.render(image, r["result"])
+            else:
+                image = stage.adapter.render(image, result)
+        return image
+
+
+def _lores_fits(stage: _Stage, lores: np.ndarray) -> bool:
+    return stage.engine.info.input.resize == "stretch" and (lores.shape[1], lores.shape[0]) == stage.engine.input_size
+
+
+def crop_box(box, frame_size: tuple[int, int], input_size: tuple[int, int], margin: float = 0.15) -> tuple[int, int, int, int]:
+    """Pixel crop around ``box`` grown by ``margin`` and widened to the model's aspect ratio, inside the frame."""
+    w, h = frame_size
+    x0, y0, x1, y1 = (float(v) for v in box)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    bw, bh = max(2.0, (x1 - x0) * (1 + 2 * margin)), max(2.0, (y1 - y0) * (1 + 2 * margin))
+    aspect = input_size[0] / input_size[1]
+    if bw / bh < aspect:
+        bw = bh * aspect
+    else:
+        bh = bw / aspect
+    left, top = int(max(0, round(cx - bw / 2))), int(max(0, round(cy - bh / 2)))
+    right, bottom = int(min(w, round(cx + bw / 2))), int(min(h, round(cy + bh / 2)))
+    return left, top, max(right, left + 2), max(bottom, top + 2)

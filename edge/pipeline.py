@@ -1,0 +1,228 @@
+"""The threaded pipeline behind ``edge run``: capture -> inference -> output, joined by bounded queues.
+
+* capture thread: ``source.read()``, stamps each frame with its capture time;
+* inference thread: every model of the ``ModelChain`` on the frame, one ``FrameResult`` for all of them;
+* output thread: render (only if a sink shows images), write every sink, measure glass-to-glass latency.
+
+On a live source (camera, RTSP, synthetic) a full queue drops its OLDEST frame, so what reaches the sinks
+is never stale; drops are counted. On a file nothing is dropped: the reader waits. Every frame carries its
+stage times (capture, pre, infer, post, render, sink) and latency; ``PipelineStats`` keeps the totals.
+SIGINT / SIGTERM (or ``stop()``) end it cleanly: capture stops, queued frames are finished, sinks are
+closed (videos get their index and stay playable).
+"""
+
+from __future__ import annotations
+
+import collections
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import EdgeError
+from .model_chain import ModelChain
+from .pipeline_stats import PipelineStats
+from .results import Detections, FrameResult
+from .runner import make_record
+from .sinks import Sink, SinkItem
+
+_END = object()
+
+
+class DropQueue:
+    """A bounded FIFO. ``put(item, drop_oldest=True)`` evicts the oldest item instead of waiting."""
+
+    def __init__(self, size: int):
+        self._items: collections.deque = collections.deque()
+        self._size = size
+        self._cond = threading.Condition()
+
+    def put(self, item, drop_oldest: bool, stop: threading.Event | None = None) -> int:
+        with self._cond:
+            dropped = 0
+            if drop_oldest:
+                while len(self._items) >= self._size:
+                    self._items.popleft()
+                    dropped += 1
+            else:
+                while len(self._items) >= self._size and not (stop is not None and stop.is_set()):
+                    self._cond.wait(0.1)
+            self._items.append(item)
+            self._cond.notify_all()
+            return dropped
+
+    def put_end(self) -> None:
+        with self._cond:  # the end marker never waits and is never dropped
+            self._items.append(_END)
+            self._cond.notify_all()
+
+    def get(self):
+        with self._cond:
+            while not self._items:
+                self._cond.wait()
+            item = self._items.popleft()
+            self._cond.notify_all()
+            return item
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+
+@dataclass
+class Captured:
+    frame: object  # edge.sources.Frame
+    t_capture: float  # time.monotonic() when the frame was in hand
+    wall: float  # time.time() of the same moment
+    capture_ms: float
+    gap: dict | None = None
+    timing_ms: dict = field(default_factory=dict)
+
+
+class Pipeline:
+    def __init__(self, source, chain: ModelChain, sinks: list[Sink], *, live: bool | None = None,
+                 queue_size: int | None = None, max_frames: int | None = None, options: dict | None = None, on_record=None):
+        self.source, self.chain, self.sinks = source, chain, sinks
+        self.live = bool(getattr(source, "live", False)) if live is None else live
+        # live: one frame waits at most, so results stay fresh; files: a little read-ahead, nothing dropped
+        self.queue_size = queue_size or (1 if self.live else 4)
+        self.max_frames = max_frames
+        self.stats = PipelineStats()
+        self.on_record = on_record
+        self._stop = threading.Event()
+        self._q_in = DropQueue(self.queue_size)
+        self._q_out = DropQueue(self.queue_size)
+        self._errors: list[BaseException] = []
+        self._need_image = any(getattr(s, "needs_image", True) for s in sinks)
+        if hasattr(source, "request_model_size"):
+            source.request_model_size(chain.primary.engine.input_size)
+        for sink in sinks:
+            if hasattr(sink, "attach_stats"):
+                sink.attach_stats(self.stats)
+
+    def stop(self) -> None:
+        """Stop capturing; frames already captured are finished and the sinks closed."""
+        self._stop.set()
+        if hasattr(self.source, "stop"):
+            self.source.stop()
+
+    # ------------------------------------------------------------------ stages
+
+    def _capture(self) -> None:
+        count = 0
+        try:
+            while not self._stop.is_set() and (self.max_frames is None or count < self.max_frames):
+                t0 = time.perf_counter()
+                frame = self.source.read()
+                if frame is None:
+                    break
+                t1 = time.perf_counter()
+                gap = self.source.take_gap() if hasattr(self.source, "take_gap") else None
+                item = Captured(frame, time.monotonic(), time.time(), (t1 - t0) * 1000,
+                                gap.to_json() if gap is not None else None)
+                if gap is not None:
+                    self.stats.on_gap(gap.seconds)
+                self.stats.on_capture()
+                dropped = self._q_in.put(item, drop_oldest=self.live, stop=self._stop)
+                if dropped:
+                    self.stats.on_drop("capture", dropped)
+                self.stats.on_queue("capture", len(self._q_in))
+                count += 1
+        except BaseException as exc:
+            self._fail(exc)
+        finally:
+            self._q_in.put_end()
+
+    def _infer(self) -> None:
+        try:
+            while (item := self._q_in.get()) is not _END:
+                if self._errors:
+                    continue  # drain after a failure elsewhere
+                out = self.chain.run(item.frame.image, getattr(item.frame, "lores", None))
+                h, w = item.frame.image.shape[:2]
+                primary = self.chain.primary
+                first = out.results.get(primary.spec.name)
+                result = FrameResult(item.frame.index, item.frame.source, primary.task, w, h,
+                                     detections=first if isinstance(first, Detections) else None,
+                                     timing_ms={"capture": item.capture_ms, **out.timing_ms},
+                                     extras={"models": out.results, "chain": out})
+                dropped = self._q_out.put((item, result), drop_oldest=self.live, stop=None)
+                if dropped:
+                    self.stats.on_drop("output", dropped)
+                self.stats.on_queue("output", len(self._q_out))
+        except BaseException as exc:
+            self._fail(exc)
+        finally:
+            self._q_out.put_end()
+
+    def _output(self) -> None:
+        fps = getattr(self.source, "fps", None) or None
+        while (entry := self._q_out.get()) is not _END:
+            if self._errors:
+                continue
+            item, result = entry
+            try:
+                self._emit(item, result, fps)
+            except BaseException as exc:
+                self._fail(exc)
+
+    def _emit(self, item: Captured, result: FrameResult, fps: float | None) -> None:
+        out = result.extras["chain"]
+        t0 = time.perf_counter()
+        image = self.chain.render(out) if self._need_image else None
+        t1 = time.perf_counter()
+        result.timing_ms["render"] = (t1 - t0) * 1000
+        record = make_record(result, self.chain.to_json(out))
+        record["time"] = round(item.wall, 3)
+        record["latency_ms"] = round((time.monotonic() - item.t_capture) * 1000, 2)
+        if item.gap is not None:
+            record["gap"] = item.gap
+        sink_item = SinkItem(result, record, image, fps)
+        for sink in self.sinks:
+            sink.write(sink_item)
+        t2 = time.perf_counter()
+        result.timing_ms["sink"] = (t2 - t1) * 1000
+        self.stats.on_frame(result.timing_ms, (time.monotonic() - item.t_capture) * 1000)
+        if self.on_record is not None:
+            self.on_record(record)
+
+    def _fail(self, exc: BaseException) -> None:
+        self._errors.append(exc)
+        self.stop()
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, handle_signals: bool = True) -> dict:
+        """Run to the end of the source (or a stop / signal); returns ``stats.summary()``.
+
+        The first error of any stage is raised after every thread has finished and every sink is closed.
+        """
+        previous = {}
+        if handle_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, lambda *_: self.stop())
+        threads = [threading.Thread(target=fn, name=f"edge-{fn.__name__.strip('_')}", daemon=True)
+                   for fn in (self._capture, self._infer, self._output)]
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.2)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stats.finished = time.monotonic()
+            self._close_all()
+        if self._errors:
+            raise self._errors[0]
+        return self.stats.summary()
+
+    def _close_all(self) -> None:
+        for closer in [*(s.close for s in self.sinks), self.source.close]:
+            try:
+                closer()
+            except EdgeError as exc:
+                self._errors.append(exc)

@@ -1,0 +1,133 @@
+"""Keep a live source alive: when it fails, reopen it with back-off and record the gap.
+
+``Reconnecting(open_source, uri)`` wraps any live source (camera, RTSP, GStreamer). A read that returns None
+or raises ``SourceError`` / ``OSError`` closes the source, waits (0.25 s, doubling up to ``max_delay``), and
+reopens it until it delivers a frame again, ``stop()`` is called, or ``give_up_after`` seconds pass. The gap
+(when, how long, why, how many attempts) is kept in ``gaps`` and handed once to the next frame through
+``take_gap()``; the pipeline writes it into that frame's JSON line. File sources are never wrapped: a file
+that ends has ended.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import SourceError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Gap:
+    after_frame: int  # frames delivered before the gap (the next frame's index)
+    started: float  # wall-clock time.time() when the failure was seen
+    seconds: float  # how long no frame came
+    attempts: int  # reopen attempts, the last one successful
+    reason: str
+
+    def to_json(self) -> dict:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+class Reconnecting:
+    """A live source that survives failures. Same interface as any source: ``read()``, ``close()``."""
+
+    live = True
+
+    def __init__(self, open_source: Callable[[], Any], uri: str, *, first_delay: float = 0.25,
+                 max_delay: float = 5.0, give_up_after: float | None = None):
+        self._open = open_source
+        self.uri = uri
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.give_up_after = give_up_after
+        self.gaps: list[Gap] = []
+        self.reconnects = 0
+        self._pending: Gap | None = None
+        self._delivered = 0
+        self._stop = threading.Event()
+        self._source = open_source()  # the first open must work: a wrong URI is an error, not a gap
+        self.fps = getattr(self._source, "fps", None)
+        self.name = getattr(self._source, "name", uri)
+        self.size = getattr(self._source, "size", None)
+
+    def _read_once(self) -> tuple[np.ndarray | None, str]:
+        if self._source is None:
+            return None, "source closed"
+        try:
+            frame = self._source.read()
+        except (SourceError, OSError) as exc:
+            return None, str(exc)
+        return (frame, "") if frame is not None else (None, "the source returned no frame (ended or dropped)")
+
+    def read(self) -> np.ndarray | None:
+        frame, reason = self._read_once()
+        if frame is not None:
+            return self._renumber(frame)
+        if self._stop.is_set():
+            return None
+        return self._recover(reason)
+
+    def _recover(self, reason: str) -> np.ndarray | None:
+        started_wall, started = time.time(), time.monotonic()
+        log.warning("%s: %s; reconnecting", self.uri, reason)
+        self._close_inner()
+        delay, attempts = self.first_delay, 0
+        while not self._stop.is_set():
+            if self.give_up_after is not None and time.monotonic() - started > self.give_up_after:
+                raise SourceError(f"{self.uri}: no frame for {self.give_up_after:.0f} s after {attempts} "
+                                  f"reconnect attempts (last problem: {reason})")
+            if self._stop.wait(delay):
+                break
+            attempts += 1
+            try:
+                self._source = self._open()
+            except (SourceError, OSError) as exc:
+                reason = str(exc)
+                delay = min(delay * 2, self.max_delay)
+                continue
+            frame, problem = self._read_once()
+            if frame is None:
+                reason = problem
+                self._close_inner()
+                delay = min(delay * 2, self.max_delay)
+                continue
+            gap = Gap(self._delivered, started_wall, time.monotonic() - started, attempts, reason)
+            self.gaps.append(gap)
+            self._pending = gap
+            self.reconnects += 1
+            log.warning("%s: back after %.2f s (%d attempts)", self.uri, gap.seconds, attempts)
+            return self._renumber(frame)
+        return None
+
+    def _renumber(self, frame):
+        """Frame numbers keep counting across reconnects (a reopened source starts again at 0)."""
+        frame.index = self._delivered
+        self._delivered += 1
+        return frame
+
+    def take_gap(self) -> Gap | None:
+        gap, self._pending = self._pending, None
+        return gap
+
+    def stop(self) -> None:
+        """Ask a pending reconnect loop to give up (called from another thread on shutdown)."""
+        self._stop.set()
+
+    def _close_inner(self) -> None:
+        if self._source is not None:
+            try:
+                self._source.close()
+            except Exception as exc:  # a dead camera may fail to close; that must not stop the retry
+                log.debug("closing %s failed: %s", self.uri, exc)
+            self._source = None
+
+    def close(self) -> None:
+        self._stop.set()
+        self._close_inner()
