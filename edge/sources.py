@@ -126,6 +126,9 @@ def register_source(scheme: str, factory: Callable[[str, str], Source]) -> None:
 
 
 register_source("file", lambda uri, rest: open_file(Path(unquote(rest)).expanduser()))
+register_source("synthetic", lambda uri, rest: __import__("edge.synthetic").synthetic.SyntheticSource.open(uri))
+for _scheme in ("picamera2", "v4l2", "csi", "gst", "rtsp"):  # cameras and streams, reopened when they fail
+    register_source(_scheme, lambda uri, rest: __import__("edge.camera").camera.open_live(uri, rest))
 
 
 def split_uri(uri: str) -> tuple[str, str]:
