@@ -158,6 +158,8 @@ class Engine:
 
     def run_frame(self, frame_bgr: np.ndarray, adapter, options: dict | None = None):
         """Frame -> (task result in frame pixels, {"pre", "infer", "post"} milliseconds)."""
+        if hasattr(adapter, "run_frame"):  # adapters that need the frame itself or may skip the model (enhance)
+            return adapter.run_frame(self, frame_bgr, options)
         t0 = time.perf_counter()
         tensor, transform = self.prepare(frame_bgr)
         t1 = time.perf_counter()

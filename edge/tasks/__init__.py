@@ -35,6 +35,7 @@ _ADAPTERS: dict[str, str] = {
     "detect": "edge.tasks.detect:ADAPTER",
     "pose": "edge.tasks.pose:ADAPTER",
     "segment": "edge.tasks.segment:ADAPTER",
+    "enhance": "edge.tasks.enhance:ADAPTER",
     "classify": "edge.tasks.classify:ADAPTER",
 }
 
