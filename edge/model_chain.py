@@ -35,7 +35,7 @@ class ChainOutput:
 class _Stage:
     def __init__(self, spec: ModelSpec):
         self.spec = spec
-        self.engine = Engine(spec.path, threads=spec.threads, delegate=spec.delegate)
+        self.engine = Engine(spec.path, threads=spec.threads, delegate=spec.delegate, fallback=spec.fallback)
         if spec.labels is not None:
             self.engine.info = self.engine.info.with_overrides(labels=read_labels(spec.labels),
                                                                labels_source=str(spec.labels))
@@ -47,6 +47,8 @@ class _Stage:
                               f"add task = 'detect' (or pose, segment, enhance, classify) for model {spec.name!r}")
         self.task = task
         self.adapter = adapter_for(task)
+        if task == "detect" and not self.engine.info.labels:
+            raise ConfigError(f"{spec.path}: the model carries no labels; give --labels FILE (one label per line)")
 
 
 class ModelChain:

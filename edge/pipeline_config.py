@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-_MODEL_KEYS = {"path", "name", "task", "threads", "delegate", "when", "on", "score", "iou", "max_detections",
+_MODEL_KEYS = {"path", "name", "task", "threads", "delegate", "fallback", "when", "on", "score", "iou", "max_detections",
                "labels", "max_boxes"}
 _TOP_KEYS = {"source", "sinks", "model", "threads", "queue"}
 _GATE_RE = re.compile(r"^\s*brightness\s*(<=|>=|<|>)\s*(\d+(?:\.\d+)?)\s*$")
@@ -66,6 +66,7 @@ class ModelSpec:
     task: str | None = None  # None: from the model's metadata
     threads: int | None = None
     delegate: str = "cpu"
+    fallback: str | None = None  # delegate to use when ``delegate`` cannot be loaded
     when: Gate | None = None
     on_model: str | None = None  # run on crops of this earlier model's boxes ...
     on_label: str | None = None  # ... with this label (None: every box)
@@ -104,7 +105,7 @@ def model_spec(entry: dict, index: int, names: set[str], where: str, default_thr
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"{here}: threads must be a positive integer, got {threads!r}")
     options = {k: entry[k] for k in ("score", "iou", "max_detections") if k in entry}
-    return ModelSpec(path, name, entry.get("task"), threads, str(entry.get("delegate", "cpu")),
+    return ModelSpec(path, name, entry.get("task"), threads, str(entry.get("delegate", "cpu")), entry.get("fallback"),
                      Gate.parse(entry["when"], here) if entry.get("when") else None, on_model, on_label,
                      int(entry.get("max_boxes", 4)), Path(entry["labels"]) if entry.get("labels") else None, options)
 

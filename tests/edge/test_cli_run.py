@@ -46,9 +46,9 @@ def test_video_to_mp4_and_jsonl(zoo, tmp_path, cli):
     lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert [rec["frame"] for rec in lines] == list(range(30))
     for rec in lines:
-        assert list(rec) == ["frame", "source", "task", "detections", "timing_ms"]
+        assert list(rec) == ["frame", "source", "task", "detections", "timing_ms", "time", "latency_ms"]
         assert rec["source"] == "one-by-one-person-detection.mp4" and rec["task"] == "detect"
-        assert set(rec["timing_ms"]) == {"pre", "infer", "post"}
+        assert set(rec["timing_ms"]) == {"capture", "pre", "infer", "post", "render"}  # sink time: in the summary
         for det in rec["detections"]:
             x0, y0, x1, y1 = det["box"]
             assert 0 <= x0 <= x1 <= 768 and 0 <= y0 <= y1 <= 432 and det["score"] >= 0.3

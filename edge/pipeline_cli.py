@@ -1,0 +1,134 @@
+"""``python -m edge run``: one or more models over any source into any sinks, on the threaded pipeline.
+
+    python -m edge run --model ssd.tflite --source synthetic://?fps=30 --sink http://127.0.0.1:8080
+    python -m edge run --model ssd.tflite --model movenet.tflite,on=ssd:person --source v4l2:///dev/video0
+    python -m edge run --config pipeline.toml            # models, source and sinks from a TOML file
+
+``--model PATH[,key=value...]`` takes the keys of a ``[[model]]`` table (name, task, when, on, score, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .cli import Command
+from .errors import ConfigError
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", action="append", default=[], metavar="PATH[,k=v...]",
+                   help="a .tflite file, optionally with options (repeat for a chain: detection, then pose on "
+                        "its boxes with on=NAME:person, ...)")
+    p.add_argument("--config", default=None, metavar="TOML", help="pipeline file: [[model]] tables, source, sinks")
+    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the runtime's)")
+    p.add_argument("--delegate", default="cpu",
+                   help="cpu | xnnpack | gpu | edgetpu | /path/to/delegate.so (default: cpu)")
+    p.add_argument("--fallback", default=None, metavar="DELEGATE",
+                   help="delegate to use if --delegate cannot be loaded (default: none, fail instead)")
+    p.add_argument("--labels", default=None, metavar="FILE", help="labels of the first model, one per line")
+    p.add_argument("--task", default=None, help="task of the first model when its metadata does not say")
+    p.add_argument("--source", default=None,
+                   help="file://clip.mp4 | file://folder/ | synthetic://?fps=30 | v4l2:///dev/video0 | csi://0 | "
+                        "picamera2://0 | rtsp://host/path | gst://PIPELINE")
+    p.add_argument("--sink", action="append", default=[], metavar="URI",
+                   help="file://out.mp4[?segment=60s] | jsonl://out.jsonl | http://127.0.0.1:8080 | display:// | "
+                        "null:// (repeatable)")
+    p.add_argument("--score", type=float, default=0.3, help="minimum detection score (default 0.3)")
+    p.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold for raw heads (default 0.5)")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
+    p.add_argument("--queue", type=int, default=None, metavar="N",
+                   help="frames between stages (default 1 for live sources, 4 for files)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+
+
+def build_config(args: argparse.Namespace):
+    from .pipeline_config import PipelineConfig, load_config, models_from_entries, parse_model_option
+
+    if args.max_frames is not None and args.max_frames < 1:
+        raise ConfigError(f"--max-frames must be 1 or more, got {args.max_frames}")
+    if not 0.0 <= args.score <= 1.0:
+        raise ConfigError(f"--score must lie in 0..1, got {args.score}")
+    if args.config:
+        config = load_config(args.config, args.threads)
+        if args.model:
+            raise ConfigError("give models either in --config or with --model, not both")
+    else:
+        if not args.model:
+            raise ConfigError("no model: give --model FILE (repeatable) or --config pipeline.toml")
+        entries = []
+        for i, text in enumerate(args.model):
+            entry = {"score": args.score, "iou": args.iou, "delegate": args.delegate, **parse_model_option(text)}
+            if args.fallback:
+                entry.setdefault("fallback", args.fallback)
+            if i == 0:
+                for key in ("labels", "task"):
+                    if getattr(args, key):
+                        entry.setdefault(key, getattr(args, key))
+            entries.append(entry)
+        config = PipelineConfig(models_from_entries(entries, "--model", args.threads))
+    config.source = args.source or config.source
+    config.sinks = args.sink or config.sinks
+    if not config.source:
+        raise ConfigError("no source: give --source URI (or source = '...' in the config file)")
+    return config
+
+
+def summary_lines(summary: dict) -> list[str]:
+    st, lat = summary["stages_ms"], summary["latency_ms"]
+    infer = st.get("infer", 0.0)
+    return [
+        f"frames: {summary['frames']} in {summary['seconds']:.2f} s",
+        f"fps: end-to-end {summary['fps']:.1f}, invoke-only {1000.0 / infer if infer else 0.0:.1f}",
+        "mean ms per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in st.items()),
+        f"latency ms (capture to sink): p50 {lat['p50']:.1f}, p95 {lat['p95']:.1f}, max {lat['max']:.1f}",
+        f"drops: {summary['drops']['capture']} before inference, {summary['drops']['output']} before output; "
+        f"queue max {summary['queue_max']}; reconnects {summary['reconnects']} ({summary['gap_s']:.1f} s without frames)",
+    ]
+
+
+def _main(args: argparse.Namespace) -> int:
+    from .model_chain import ModelChain
+    from .pipeline import Pipeline
+    from .sinks import open_sink
+    from .sources import open_source
+
+    config = build_config(args)
+    chain = ModelChain(config.models)
+    for stage in chain.stages:
+        print(f"model {stage.spec.name}: {stage.engine.describe()}; task {stage.task}; "
+              f"info from {stage.engine.info.source}", file=sys.stderr)
+    source = open_source(config.source)
+    sinks = []
+    try:
+        for uri in config.sinks:
+            sinks.append(open_sink(uri))
+            if hasattr(sinks[-1], "port"):
+                print(f"watch at http://{sinks[-1].host}:{sinks[-1].port}/", file=sys.stderr)
+    except BaseException:
+        for sink in sinks:
+            sink.close()
+        source.close()
+        raise
+    on_record = None if args.quiet else (lambda rec: print(_frame_line(rec), file=sys.stderr))
+    pipeline = Pipeline(source, chain, sinks, queue_size=args.queue or (config.queue if args.config else None),
+                        max_frames=args.max_frames, on_record=on_record)
+    summary = pipeline.run()
+    for line in summary_lines(summary):
+        print(line)
+    print("summary: " + json.dumps(summary), file=sys.stderr)
+    return 0
+
+
+def _frame_line(record: dict) -> str:
+    found = record.get("detections")
+    what = f"{len(found)} detections" if found is not None else record["task"]
+    t = record["timing_ms"]
+    gap = f"; after a {record['gap']['seconds']} s gap" if "gap" in record else ""
+    return (f"frame {record['frame']} {record['source']}: {what}; infer {t.get('infer', 0):.1f} ms; "
+            f"latency {record.get('latency_ms', 0):.1f} ms{gap}")
+
+
+RUN = Command("run models over a source (file, camera, stream) into sinks, on a threaded pipeline",
+              _arguments, _main)
