@@ -1,0 +1,81 @@
+"""Command line: ``python -m train synth ...`` and ``python -m train detect ...``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_SYNTH = Path("data/synth")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m train", description="Host-side training for edgevision.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("synth", help="write the built-in synthetic shapes dataset (COCO JSON + JPEGs)")
+    s.add_argument("--out", type=Path, default=DEFAULT_SYNTH)
+    s.add_argument("--train", type=int, default=1500, help="training images (default 1500)")
+    s.add_argument("--val", type=int, default=300, help="validation images (default 300)")
+    s.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
+    s.add_argument("--seed", type=int, default=0)
+    d = sub.add_parser("detect", help="train an object detector into a run folder")
+    d.add_argument("--data", type=Path, help="dataset folder (default: the synthetic set in data/synth, "
+                                              "generated when missing)")
+    d.add_argument("--format", choices=("coco", "voc", "yolo"), default="coco")
+    d.add_argument("--out", type=Path, required=True, help="run folder, e.g. runs/shapes")
+    d.add_argument("--epochs", type=int, default=12)
+    d.add_argument("--batch", type=int, default=32)
+    d.add_argument("--input-size", type=int, default=256, help="square model input, multiple of 32 in 192..640")
+    d.add_argument("--width", type=float, default=0.35, help="backbone width multiplier")
+    d.add_argument("--lr", type=float, default=4e-3)
+    d.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    d.add_argument("--skip-bad", action="store_true", help="drop broken annotations (counted) instead of failing")
+    d.add_argument("--weights", help="initial weights: a .keras model or .h5 weights file (matched by layer name)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _synth(args) -> int:
+    from .synth import SynthConfig, generate
+
+    t0 = time.time()
+    train_json, val_json = generate(SynthConfig(args.out, args.train, args.val, args.size, args.seed))
+    print(f"wrote {train_json} and {val_json} in {time.time() - t0:.1f} s")
+    return 0
+
+
+def _detect(args) -> int:
+    from .datasets import load_detection_data
+    from .detect import TrainConfig, train_detector
+    from .synth import SynthConfig, generate
+
+    data_dir, fmt = args.data, args.format
+    if data_dir is None:
+        data_dir, fmt = DEFAULT_SYNTH, "coco"
+        if not (data_dir / "train.json").is_file():
+            print(f"no --data given: generating the synthetic dataset in {data_dir}", flush=True)
+            generate(SynthConfig(data_dir, seed=args.seed))
+    data = load_detection_data(data_dir, fmt, skip_bad=args.skip_bad)
+    if data.skipped:
+        print(f"skipped {data.skipped} bad annotation(s) (--skip-bad)", flush=True)
+    cfg = TrainConfig(out=args.out, epochs=args.epochs, batch=args.batch, input_size=args.input_size,
+                      width=args.width, lr=args.lr, seed=args.seed, resume=args.resume, weights=args.weights,
+                      show_progress=not args.no_progress)
+    t0 = time.time()
+    run = train_detector(cfg, data)
+    print(f"run folder {args.out}: mAP@0.5 {run['metrics'].get('map50')}, "
+          f"mAP@0.5:0.95 {run['metrics'].get('map50_95')}, {time.time() - t0:.0f} s")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _synth(args) if args.command == "synth" else _detect(args)
+    except ValueError as exc:  # AnnotationError, ModelConfigError, TrainConfigError, RunFolderError
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

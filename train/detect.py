@@ -1,0 +1,187 @@
+"""Train the detector: distribution strategy, mixed precision on GPU, per-epoch checkpoints and mAP."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+from tqdm import tqdm
+
+from .datasets import LoadedData
+from .evaluate import evaluate
+from .loss import LossConfig, detection_loss
+from .model import DetectorConfig, build_detector, load_weights_file
+from .pipeline import AugmentConfig, make_dataset
+from .run_folder import (RunPaths, append_history, build_run_json, read_run_json, truncate_history,
+                         write_json_atomic)
+
+log = logging.getLogger("train.detect")
+
+
+class TrainConfigError(ValueError):
+    """A training option conflicts with the run folder or with another option."""
+
+
+@dataclass
+class TrainConfig:
+    out: Path
+    epochs: int = 12
+    batch: int = 32
+    input_size: int = 256
+    width: float = 0.35
+    lr: float = 4e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 0.5
+    seed: int = 0
+    resume: bool = False
+    weights: str | None = None
+    allow_small_input: bool = False  # tests only: inputs below 192
+    show_progress: bool = True
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+
+
+def pick_strategy() -> tuple[tf.distribute.Strategy, bool]:
+    """(strategy, mixed precision?): multi-worker with TF_CONFIG, mirrored on several GPUs, else default."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if os.environ.get("TF_CONFIG"):
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    elif len(gpus) > 1:
+        strategy = tf.distribute.MirroredStrategy()
+    else:
+        strategy = tf.distribute.get_strategy()
+    return strategy, bool(gpus)
+
+
+def _check_resume(paths: RunPaths, cfg: TrainConfig, labels) -> None:
+    run = read_run_json(paths.root)
+    stored = {"input_size": run["model"].get("input_size"), "width": run["model"].get("width_multiplier"),
+              "labels": run["labels"]}
+    asked = {"input_size": cfg.input_size, "width": cfg.width, "labels": list(labels)}
+    diff = {k: (stored[k], asked[k]) for k in stored if stored[k] != asked[k]}
+    if diff:
+        detail = "; ".join(f"{k}: run has {a!r}, asked {b!r}" for k, (a, b) in diff.items())
+        raise TrainConfigError(f"--resume {paths.root}: options differ from the interrupted run ({detail})")
+
+
+def _prepare_folder(cfg: TrainConfig, labels) -> RunPaths:
+    paths = RunPaths(Path(cfg.out).resolve())
+    if cfg.resume:
+        if not paths.checkpoints.is_dir() or not tf.train.latest_checkpoint(str(paths.checkpoints)):
+            raise TrainConfigError(f"--resume: {paths.checkpoints} holds no checkpoint to continue from")
+        _check_resume(paths, cfg, labels)
+    elif paths.root.exists() and any(paths.root.iterdir()):
+        raise TrainConfigError(f"--out {paths.root} already holds a run; pass --resume to continue it "
+                               f"or choose another folder")
+    paths.checkpoints.mkdir(parents=True, exist_ok=True)
+    return paths
+
+
+def _float32_copy(model, config: DetectorConfig, allow_small: bool):
+    """The model to save: float32 everywhere, even when it trained under mixed precision."""
+    if keras.mixed_precision.global_policy().name == "float32":
+        return model
+    keras.mixed_precision.set_global_policy("float32")
+    clean = build_detector(config, allow_small=allow_small)
+    clean.set_weights(model.get_weights())
+    return clean
+
+
+def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:
+    """Train (or resume) into ``cfg.out``; returns the final run.json dict."""
+    if cfg.epochs < 1 or cfg.batch < 1:
+        raise TrainConfigError(f"--epochs {cfg.epochs} and --batch {cfg.batch} must be at least 1")
+    labels = data.labels
+    model_cfg = DetectorConfig(num_classes=len(labels), input_size=cfg.input_size, width=cfg.width)
+    model_cfg.validate(allow_small=cfg.allow_small_input)
+    paths = _prepare_folder(cfg, labels)
+    tf.random.set_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    strategy, mixed = pick_strategy()
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
+    steps = len(data.train.records) // cfg.batch
+    if steps < 1:
+        raise TrainConfigError(f"--batch {cfg.batch} is larger than the {len(data.train.records)} training images")
+    with strategy.scope():
+        model = build_detector(model_cfg, allow_small=cfg.allow_small_input)
+        if cfg.weights and not cfg.resume:
+            log.info("loaded weights for %d layers from %s", load_weights_file(model, cfg.weights), cfg.weights)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            cfg.lr * 0.05, decay_steps=max(1, steps * cfg.epochs - int(steps * cfg.warmup_epochs)),
+            alpha=0.02, warmup_target=cfg.lr, warmup_steps=int(steps * cfg.warmup_epochs))
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, global_clipnorm=10.0)
+        if mixed:
+            optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+        epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
+    manager = tf.train.CheckpointManager(ckpt, str(paths.checkpoints), max_to_keep=3)
+    if cfg.resume:
+        ckpt.restore(manager.latest_checkpoint).expect_partial()
+        log.info("resumed %s after epoch %d", manager.latest_checkpoint, int(epoch_var.numpy()))
+        truncate_history(paths, int(epoch_var.numpy()))
+    run = build_run_json(name=paths.root.name, labels=labels, model_json=model_cfg.to_json(),
+                         num_anchors=model_cfg.num_anchors(), data=data.info)
+    if cfg.resume:
+        run["created"] = read_run_json(paths.root).get("created", run["created"])
+    write_json_atomic(paths.run_json, run)
+
+    train_ds = strategy.experimental_distribute_dataset(
+        make_dataset(data.train.records, model_cfg, cfg.batch, True, cfg.augment, cfg.seed))
+    num_classes, replicas = len(labels), strategy.num_replicas_in_sync
+
+    def step(images, targets):
+        with tf.GradientTape() as tape:
+            pred = model(images, training=True)
+            total, cls_loss, box_loss = detection_loss(pred, targets, num_classes, cfg.loss)
+            scaled = total / replicas
+            if mixed:
+                scaled = optimizer.get_scaled_loss(scaled)
+        grads = tape.gradient(scaled, model.trainable_variables)
+        if mixed:
+            grads = optimizer.get_unscaled_gradients(grads)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return total, cls_loss, box_loss
+
+    @tf.function
+    def train_step(images, targets):
+        out = strategy.run(step, args=(images, targets))
+        return [strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for v in out]
+
+    start_epoch = int(epoch_var.numpy()) + 1
+    metrics = {}
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        t0 = time.time()
+        sums = np.zeros(3)
+        bar = tqdm(train_ds, total=steps, desc=f"epoch {epoch}/{cfg.epochs}", disable=not cfg.show_progress,
+                   dynamic_ncols=True)
+        for n, (images, targets) in enumerate(bar, start=1):
+            sums += [float(v) for v in train_step(images, targets)]
+            bar.set_postfix(loss=f"{sums[0] / n:.3f}", cls=f"{sums[1] / n:.3f}", box=f"{sums[2] / n:.3f}")
+        train_s = time.time() - t0
+        result = evaluate(model, data.val.records, model_cfg.input_size)
+        metrics = {"map50": round(result.map50, 4), "map50_95": round(result.map50_95, 4)}
+        epoch_var.assign(epoch)
+        manager.save(checkpoint_number=epoch)
+        row = {"epoch": epoch, "loss": sums[0] / max(n, 1), "cls_loss": sums[1] / max(n, 1),
+               "box_loss": sums[2] / max(n, 1), "val_map50": metrics["map50"], "val_map50_95": metrics["map50_95"],
+               "train_seconds": round(train_s, 2), "seconds": round(time.time() - t0, 2)}
+        append_history(paths, row)
+        run["metrics"] = metrics
+        write_json_atomic(paths.run_json, run)
+        log.info("epoch %d: %s", epoch, json.dumps(row))
+        if cfg.show_progress:
+            print(f"epoch {epoch}: loss {row['loss']:.3f}  mAP@0.5 {metrics['map50']:.3f}  "
+                  f"mAP@0.5:0.95 {metrics['map50_95']:.3f}  ({row['seconds']:.0f} s)", flush=True)
+    if not metrics and cfg.resume:  # nothing left to train: keep the recorded metrics
+        metrics = read_run_json(paths.root).get("metrics", {})
+        run["metrics"] = metrics
+    _float32_copy(model, model_cfg, cfg.allow_small_input).save(paths.model)
+    write_json_atomic(paths.run_json, run)
+    return run
