@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .errors import ConfigError, EdgeError
+from .task_options import add_task_arguments, task_options
 
 COMMANDS: dict[str, str] = {
     "run": "edge.pipeline_cli:RUN",  # the threaded pipeline; edge.cli:RUN is the plain synchronous loop
     "info": "edge.cli:INFO",
+    "health": "edge.health:COMMAND",
 }
 
 
@@ -70,6 +72,7 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold for raw heads (default 0.5)")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    add_task_arguments(p)
 
 
 def _run_main(args: argparse.Namespace) -> int:
@@ -89,8 +92,8 @@ def _run_main(args: argparse.Namespace) -> int:
             for uri in args.sink:
                 sinks.append(open_sink(uri))
             on_frame = None if args.quiet else (lambda r, rec: print(_frame_line(rec), file=sys.stderr))
-            summary = runner.run(engine, adapter, source, sinks, {"score": args.score, "iou": args.iou},
-                                 args.max_frames, on_frame)
+            options = {"score": args.score, "iou": args.iou, **task_options(args)}
+            summary = runner.run(engine, adapter, source, sinks, options, args.max_frames, on_frame)
         finally:
             errors = []
             for sink in sinks:

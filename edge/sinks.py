@@ -179,6 +179,7 @@ def register_sink(scheme: str, factory: Callable[[str, str], Sink]) -> None:
 
 register_sink("file", lambda uri, rest: open_file_sink(Path(unquote(rest)).expanduser(), rest.endswith("/")))
 register_sink("jsonl", lambda uri, rest: JsonlSink(Path(unquote(rest)).expanduser()))
+register_sink("masks", lambda uri, rest: __import__("edge.mask_sink").mask_sink.open_mask_sink(uri, rest))
 register_sink("null", lambda uri, rest: __import__("edge.display").display.NullSink())
 register_sink("display", lambda uri, rest: __import__("edge.display").display.open_display(uri, rest))
 register_sink("http", lambda uri, rest: __import__("edge.web").web.open_web(uri, rest))
