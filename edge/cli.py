@@ -19,7 +19,6 @@ from .task_options import add_task_arguments, task_options
 COMMANDS: dict[str, str] = {
     "run": "edge.pipeline_cli:RUN",  # the threaded pipeline; edge.cli:RUN is the plain synchronous loop
     "info": "edge.cli:INFO",
-    "health": "edge.health:COMMAND",
 }
 
 
