@@ -10,6 +10,9 @@ import argparse
 
 from .errors import ConfigError
 
+# The adapter option keys, for config files and ``--model PATH,key=value`` lists that carry them per model.
+TASK_OPTION_KEYS = ("keypoint_score", "seg_view", "enhance_below", "label_offset", "top_k")
+
 
 def add_task_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("task options (pose, segment, enhance, classify)")
@@ -27,13 +30,7 @@ def add_task_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def task_options(args: argparse.Namespace) -> dict:
-    opts = {
-        "keypoint_score": getattr(args, "keypoint_score", None),
-        "seg_view": getattr(args, "seg_view", None),
-        "enhance_below": getattr(args, "enhance_below", None),
-        "label_offset": getattr(args, "label_offset", None),
-        "top_k": getattr(args, "top_k", None),
-    }
+    opts = {key: getattr(args, key, None) for key in TASK_OPTION_KEYS}
     if opts["keypoint_score"] is not None and not 0.0 <= opts["keypoint_score"] <= 1.0:
         raise ConfigError(f"--keypoint-score must lie in 0..1, got {opts['keypoint_score']}")
     if opts["enhance_below"] is not None and not 0.0 <= opts["enhance_below"] <= 1.0:
