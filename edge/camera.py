@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from .errors import ConfigError, SourceError
-from .sources import Frame
+from .sources import Frame, Source
 
 _CAPS_RE = re.compile(r"caps = video/x-raw, format=\(string\)BGR, width=\(int\)(\d+), height=\(int\)(\d+)"
                       r"(?:.*?framerate=\(fraction\)(\d+)/(\d+))?")
@@ -69,7 +69,7 @@ def cv2_has_gstreamer() -> bool:
     return bool(match and match.group(1).upper() == "YES")
 
 
-class _CaptureSource:
+class _CaptureSource(Source):
     """An opened ``cv2.VideoCapture`` treated as a live source."""
 
     live = True
@@ -90,7 +90,7 @@ class _CaptureSource:
         self._cap.release()
 
 
-class GstProcessSource:
+class GstProcessSource(Source):
     """Raw BGR frames from a ``gst-launch-1.0`` child writing into a pipe (no GStreamer in cv2 needed).
 
     The frame size comes from the negotiated caps that ``gst-launch-1.0 -v`` prints on stdout; the frames come
@@ -240,7 +240,7 @@ def open_rtsp(uri: str, timeout_ms: int = 5000):
     return _CaptureSource(cap, uri)
 
 
-class Picamera2Source:
+class Picamera2Source(Source):
     """Raspberry Pi camera through picamera2: ``main`` for display, ``lores`` at the model's input size."""
 
     live = True

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import SourceError
+from .sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class Gap:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
-class Reconnecting:
+class Reconnecting(Source):
     """A live source that survives failures. Same interface as any source: ``read()``, ``close()``."""
 
     live = True

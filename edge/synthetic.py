@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from .errors import SourceError
-from .sources import Frame
+from .sources import Frame, Source
 
 _ALLOWED = {"width", "height", "fps", "frames"}
 
@@ -79,7 +79,7 @@ def frame_number_mark(frame: np.ndarray) -> int:
     return int(round(float(frame[2:6, 2:6].mean())))
 
 
-class SyntheticSource:
+class SyntheticSource(Source):
     """A camera stand-in. ``read()`` returns the next frame (paced at ``fps``) or None after ``frames``."""
 
     live = True
@@ -117,9 +117,3 @@ class SyntheticSource:
 
     def close(self) -> None:
         self._closed = True
-
-    def __enter__(self) -> "SyntheticSource":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
