@@ -1,0 +1,173 @@
+"""Export one run: convert each requested format, embed metadata, check parity, score through `edge`.
+
+Writes ``<out>/model_<format>.tflite`` for each format and ``<out>/export.json`` with the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import calibration, convert, dataset, metadata, parity
+from .formats import ExportFormat
+from .run_folder import Run, load_run
+
+PARITY_OUTPUT = "detections"
+
+
+@dataclass
+class ExportOptions:
+    formats: list[ExportFormat]
+    calib_samples: int = 200
+    out_dir: Path | None = None  # default: <run>/export
+    threads: int = 1
+    parity_images: int = 32
+    evaluate: bool = True
+    eval_images: int | None = None  # None: the whole validation split
+    latency_runs: int = 50
+    seed: int = 0
+
+
+@dataclass
+class FormatResult:
+    format: str
+    path: str
+    size_bytes: int
+    quantization: str
+    input: dict  # dtype and quantisation (scale, zero_point) of the model input
+    output: dict  # same for the detections output, plus its tensor name
+    parity_max_abs_diff: float
+    parity_mean_abs_diff: float
+    parity_tolerance: float | None
+    parity_ok: bool
+    seconds: float
+    float_ops: list[str] = field(default_factory=list)  # ops computing in float32 (only reported for int8)
+    map50: float | None = None
+    map50_95: float | None = None
+    latency_p50_ms: float | None = None
+    eval_images: int | None = None
+
+
+@dataclass
+class ExportReport:
+    run: str
+    run_path: str
+    out_dir: str
+    threads: int
+    calibration: dict = field(default_factory=dict)
+    parity_images: int = 0
+    formats: list[FormatResult] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _tensor_summary(model_bytes: bytes) -> tuple[dict, dict]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_content=model_bytes).get_signature_runner()
+    (_, inp), = runner.get_input_details().items()
+    out = runner.get_output_details()[PARITY_OUTPUT]
+
+    def describe(d: dict) -> dict:
+        scale, zero = d["quantization"]
+        return {"name": d["name"], "dtype": np.dtype(d["dtype"]).name, "scale": float(scale), "zero_point": int(zero)}
+
+    described = describe(inp)
+    if described["dtype"] == "uint8" and described["scale"]:
+        from edge.preprocess import is_identity_quantization
+
+        spec = metadata.read_metadata(model_bytes)["input"]
+        described["raw_pixels"] = is_identity_quantization(spec["mean"], spec["std"], described["scale"],
+                                                           described["zero_point"])
+
+    return described, describe(out)
+
+
+def calibration_set(run: Run, count: int, seed: int) -> tuple[np.ndarray, dict]:
+    """Preprocessed training images for the representative dataset, and a note of what was used."""
+    images = dataset.training_records(run)
+    chosen = calibration.pick(images, count, seed)
+    samples = calibration.load_samples([rec.image for rec in chosen], run)
+    note = {"requested": count, "used": len(chosen), "train_images": len(images), "seed": seed,
+            "source": run.spec["data"]["train"]}
+    return samples, note
+
+
+def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> ExportReport:
+    run = load_run(run_dir)
+    out_dir = Path(options.out_dir) if options.out_dir else run.export_dir
+    model = convert.load_keras_model(run.model_path)
+    report = ExportReport(run.name, str(run.path), str(out_dir.resolve()), options.threads)
+
+    representative = None
+    if any(f.calibrate for f in options.formats):
+        samples, report.calibration = calibration_set(run, options.calib_samples, options.seed)
+        if report.calibration["used"] < options.calib_samples:
+            log(f"note: {options.calib_samples} calibration samples requested, the training split has "
+                f"{report.calibration['used']}; calibrating on all of them")
+        representative = convert.representative_from(samples)
+
+    val = dataset.validation_records(run)
+    parity_samples = calibration.load_samples([rec.image for rec in val[: options.parity_images]], run)
+    report.parity_images = len(parity_samples)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    for fmt in options.formats:
+        start = time.perf_counter()
+        raw = convert.convert(model, fmt, representative if fmt.calibrate else None, run.input)
+        model_bytes = metadata.embed_metadata(raw, metadata.build_metadata(run, fmt.quantization, raw))
+        path = out_dir / f"model{fmt.suffix}"
+        path.write_bytes(model_bytes)
+        tolerance = parity.FLOAT32_TOLERANCE if fmt.name == "float32" else None
+        par = parity.compare(model, model_bytes, parity_samples, PARITY_OUTPUT, tolerance, options.threads)
+        inp, out = _tensor_summary(model_bytes)
+        result = FormatResult(
+            format=fmt.name, path=str(path), size_bytes=len(model_bytes), quantization=fmt.quantization,
+            input=inp, output=out, parity_max_abs_diff=par.max_abs_diff, parity_mean_abs_diff=par.mean_abs_diff,
+            parity_tolerance=tolerance, parity_ok=par.ok, seconds=0.0,
+        )
+        if fmt.input_type:  # an integer model: every op should be integer
+            result.float_ops = convert.float_ops(model_bytes)
+            if result.float_ops:
+                log(f"warning: {fmt.name} model still computes in float32 in: {', '.join(result.float_ops)}")
+        if options.evaluate:
+            from .evaluate import evaluate_model
+
+            scores = evaluate_model(path, val[: options.eval_images] if options.eval_images else val,
+                                    threads=options.threads, latency_runs=options.latency_runs)
+            result.map50, result.map50_95 = scores.map50, scores.map50_95
+            result.latency_p50_ms, result.eval_images = scores.latency_p50_ms, scores.images
+        result.seconds = round(time.perf_counter() - start, 2)
+        report.formats.append(result)
+        log(format_line(result))
+
+    (out_dir / "export.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def _pct(value: float | None) -> str:
+    return "   n/a" if value is None else f"{100 * value:6.2f}"
+
+
+def format_line(r: FormatResult) -> str:
+    lat = "n/a" if r.latency_p50_ms is None else f"{r.latency_p50_ms:.2f} ms"
+    gate = "" if r.parity_tolerance is None else (" ok" if r.parity_ok else f" EXCEEDS {r.parity_tolerance:g}")
+    return (f"{r.format:8s} {r.size_bytes / 1024:9.1f} KiB  mAP@0.5 {_pct(r.map50)}  mAP@0.5:0.95 {_pct(r.map50_95)}"
+            f"  p50 {lat}  parity max|diff| {r.parity_max_abs_diff:.2e}{gate}  in {r.input['dtype']} "
+            f"out {r.output['dtype']}")
+
+
+def summary(report: ExportReport) -> str:
+    lines = [f"export of run {report.run} -> {report.out_dir} (threads {report.threads})"]
+    lines += [format_line(r) for r in report.formats]
+    by = {r.format: r for r in report.formats}
+    if "float32" in by and "int8" in by and by["float32"].map50 is not None and by["int8"].map50 is not None:
+        d50 = 100 * (by["int8"].map50 - by["float32"].map50)
+        d95 = 100 * (by["int8"].map50_95 - by["float32"].map50_95)
+        lines.append(f"int8 - float32: mAP@0.5 {d50:+.2f} points, mAP@0.5:0.95 {d95:+.2f} points")
+    return "\n".join(lines)
