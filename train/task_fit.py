@@ -149,7 +149,8 @@ def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None 
             out = model(x, training=True)
             parts = spec.loss(y, out, model)
             total = parts["loss"] + tf.add_n(model.losses) if model.losses else parts["loss"]
-        grads = tape.gradient(total / replicas, model.trainable_variables)
+            scaled = total / replicas  # inside the tape, or the gradient is None
+        grads = tape.gradient(scaled, model.trainable_variables)
         optimizer.apply_gradients([(g, v) for g, v in zip(grads, model.trainable_variables) if g is not None])
         return parts
 
@@ -163,7 +164,9 @@ def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None 
         t0 = time.time()
         sums: dict[str, float] = {}
         n = 0
-        for x, y in strategy.experimental_distribute_dataset(_dataset(spec, epoch)):
+        batches = (spec.batches(epoch) if replicas == 1  # plain numpy: reader errors surface unwrapped
+                   else strategy.experimental_distribute_dataset(_dataset(spec, epoch)))
+        for x, y in batches:
             for k, v in step(x, y).items():
                 sums[k] = sums.get(k, 0.0) + float(v)
             n += 1

@@ -1,0 +1,1 @@
+"""Semantic segmentation: VOC-layout mask folders, COCO polygons/RLE, synthetic shapes; an LR-ASPP head."""

@@ -1,0 +1,175 @@
+"""Segmentation datasets: Pascal VOC layout, COCO instance JSON (polygons / RLE), and the synthetic shapes.
+
+VOC layout: ``ROOT/JPEGImages/<id>.jpg``, ``ROOT/SegmentationClass/<id>.png`` (class index per pixel,
+255 = ignore; palette PNGs are read back through the VOC colour map), ``ROOT/ImageSets/Segmentation/
+{train,val}.txt`` (one id per line). Labels come from ``ROOT/labels.txt`` (one per line, index 0 first)
+or default to the 21 PASCAL VOC classes. A mask whose size differs from its image is an error naming both.
+COCO: each image's class map is built from its annotations (category order = class 1..C, 0 = background,
+crowd regions = 255).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..image_io import read_rgb, write_image
+from ..records import AnnotationError
+from .masks import IGNORE, MaskError, annotation_mask, read_class_png
+
+VOC_LABELS = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+              "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
+              "tvmonitor")
+
+
+@dataclass
+class SegSample:
+    image: Path
+    mask: Path | None = None  # a class PNG (VOC layout) ...
+    coco: tuple | None = None  # ... or (json path, image entry, its annotations, category id -> class)
+
+
+@dataclass
+class SegSplit:
+    labels: tuple[str, ...]
+    samples: list[SegSample]
+
+
+def load_sample(sample: SegSample) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB uint8 image, (H, W) uint8 class map) of one sample, checked to have the same size."""
+    image = read_rgb(sample.image)
+    if sample.mask is not None:
+        try:
+            mask = read_class_png(sample.mask)
+        except MaskError as exc:
+            raise AnnotationError(str(exc)) from exc
+        if mask.shape != image.shape[:2]:
+            raise AnnotationError(f"mask {sample.mask} is {mask.shape[1]}x{mask.shape[0]} but its image "
+                                  f"{sample.image} is {image.shape[1]}x{image.shape[0]}; expected the same size")
+        return image, mask
+    path, entry, anns, cat_to_class = sample.coco
+    h, w = int(entry["height"]), int(entry["width"])
+    if (h, w) != image.shape[:2]:
+        raise AnnotationError(f"{path}: image id {entry['id']} says {w}x{h} but {sample.image} is "
+                              f"{image.shape[1]}x{image.shape[0]}")
+    mask = np.zeros((h, w), np.uint8)
+    crowd = np.zeros((h, w), bool)
+    for ann in anns:
+        where = f"{path}: annotation id {ann.get('id')}"
+        try:
+            m = annotation_mask(ann["segmentation"], h, w, where)
+        except MaskError as exc:
+            raise AnnotationError(str(exc)) from exc
+        if ann.get("iscrowd"):
+            crowd |= m
+        else:
+            mask[m] = cat_to_class[ann["category_id"]]
+    mask[crowd] = IGNORE
+    return image, mask
+
+
+def _labels_file(root: Path) -> tuple[str, ...]:
+    f = root / "labels.txt"
+    if not f.is_file():
+        return VOC_LABELS
+    labels = tuple(line.strip() for line in f.read_text().splitlines() if line.strip())
+    if len(labels) < 2:
+        raise AnnotationError(f"{f}: expected one class name per line, background first, at least two classes")
+    return labels
+
+
+def read_voc_split(root: Path, split: str, check_sizes: bool = True) -> SegSplit:
+    root = Path(root)
+    listing = root / "ImageSets" / "Segmentation" / f"{split}.txt"
+    if not listing.is_file():
+        raise AnnotationError(f"{listing}: missing; expected a VOC layout with ImageSets/Segmentation/{split}.txt")
+    samples = []
+    for n, line in enumerate(listing.read_text().splitlines(), start=1):
+        stem = line.strip()
+        if not stem:
+            continue
+        image = next((p for p in (root / "JPEGImages" / f"{stem}{s}" for s in (".jpg", ".png", ".jpeg"))
+                      if p.is_file()), None)
+        mask = root / "SegmentationClass" / f"{stem}.png"
+        if image is None:
+            raise AnnotationError(f"{listing} line {n}: no image JPEGImages/{stem}.jpg (or .png)")
+        if not mask.is_file():
+            raise AnnotationError(f"{listing} line {n}: no mask {mask}")
+        samples.append(SegSample(image, mask=mask))
+    if not samples:
+        raise AnnotationError(f"{listing}: lists no image id")
+    if check_sizes:
+        for s in samples:
+            _check_size(s)
+    return SegSplit(_labels_file(root), samples)
+
+
+def _check_size(sample: SegSample) -> None:
+    img = cv2.imread(str(sample.image), cv2.IMREAD_GRAYSCALE)
+    mask = cv2.imread(str(sample.mask), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise AnnotationError(f"{sample.image}: cannot be read as an image")
+    if mask is None:
+        raise AnnotationError(f"{sample.mask}: cannot be read as a mask image")
+    if img.shape[:2] != mask.shape[:2]:
+        raise AnnotationError(f"mask {sample.mask} is {mask.shape[1]}x{mask.shape[0]} but its image "
+                              f"{sample.image} is {img.shape[1]}x{img.shape[0]}; expected the same size")
+
+
+def read_coco_split(json_path: Path, image_root: Path | None = None) -> SegSplit:
+    json_path = Path(json_path)
+    try:
+        doc = json.loads(json_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise AnnotationError(f"{json_path}: cannot be read as COCO JSON ({exc})") from exc
+    for key in ("images", "annotations", "categories"):
+        if key not in doc:
+            raise AnnotationError(f"{json_path}: missing top-level {key!r}")
+    cats = sorted(doc["categories"], key=lambda c: c["id"])
+    if len(cats) > 254:
+        raise AnnotationError(f"{json_path}: {len(cats)} categories; at most 254 fit a class map with 255 = ignore")
+    cat_to_class = {c["id"]: i + 1 for i, c in enumerate(cats)}
+    by_image: dict = {}
+    images = {im["id"]: im for im in doc["images"]}
+    for ann in doc["annotations"]:
+        if ann.get("image_id") not in images:
+            raise AnnotationError(f"{json_path}: annotation id {ann.get('id')} refers to unknown image_id "
+                                  f"{ann.get('image_id')}")
+        if ann.get("category_id") not in cat_to_class:
+            raise AnnotationError(f"{json_path}: annotation id {ann.get('id')} has unknown category_id "
+                                  f"{ann.get('category_id')}")
+        if "segmentation" not in ann:
+            raise AnnotationError(f"{json_path}: annotation id {ann.get('id')} has no 'segmentation'")
+        by_image.setdefault(ann["image_id"], []).append(ann)
+    root = Path(image_root) if image_root else json_path.parent
+    samples = [SegSample(root / im["file_name"], coco=(json_path, im, by_image.get(iid, []), cat_to_class))
+               for iid, im in images.items()]
+    return SegSplit(("background",) + tuple(c["name"] for c in cats), samples)
+
+
+def generate_synthetic(out: Path, train: int = 400, val: int = 80, size: int = 128, seed: int = 0,
+                       max_objects: int = 4) -> Path:
+    """The detection shapes with their exact class maps, written in VOC layout (+ labels.txt)."""
+    from ..synth import LABELS, make_scene
+
+    out = Path(out)
+    for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    (out / "labels.txt").write_text("\n".join(("background",) + LABELS) + "\n")
+    for split_index, (split, count) in enumerate((("train", train), ("val", val))):
+        ids = []
+        for i in range(count):
+            rng = np.random.default_rng([seed, 200 + split_index, i])
+            img_bgr, owner, _, classes = make_scene(rng, size, max_objects)
+            lut = np.asarray(list(classes) + [-1], np.int32) + 1  # owner -1 -> index -1 -> background 0
+            mask = lut[owner].astype(np.uint8)
+            stem = f"{split}_{i:06d}"
+            write_image(out / "JPEGImages" / f"{stem}.png", np.ascontiguousarray(img_bgr[..., ::-1]))
+            write_image(out / "SegmentationClass" / f"{stem}.png", mask)
+            ids.append(stem)
+        (out / "ImageSets" / "Segmentation" / f"{split}.txt").write_text("\n".join(ids) + "\n")
+    return out
