@@ -19,6 +19,8 @@ from .task_options import add_task_arguments, task_options
 COMMANDS: dict[str, str] = {
     "run": "edge.pipeline_cli:RUN",  # the threaded pipeline; edge.cli:RUN is the plain synchronous loop
     "info": "edge.cli:INFO",
+    "bench-pipeline": "edge.pipeline_bench:COMMAND",
+    "health": "edge.health:COMMAND",
 }
 
 
