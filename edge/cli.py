@@ -20,7 +20,6 @@ COMMANDS: dict[str, str] = {
     "run": "edge.pipeline_cli:RUN",  # the threaded pipeline; edge.cli:RUN is the plain synchronous loop
     "info": "edge.cli:INFO",
     "bench-pipeline": "edge.pipeline_bench:COMMAND",
-    "bench-pipeline": "edge.pipeline_bench:COMMAND",
     "health": "edge.health:COMMAND",
 }
 
