@@ -38,6 +38,7 @@ class FitConfig:
     resume: bool = False
     seed: int = 0
     name: str = ""
+    bn_momentum: float = 0.9
 
     def validate(self) -> "FitConfig":
         if int(self.epochs) < 1:
@@ -130,6 +131,9 @@ def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None 
     keras.mixed_precision.set_global_policy("float32")
     with strategy.scope():
         model = spec.build()
+        for layer in model.layers:  # short runs: BN statistics must follow the weights (backbone uses 0.999)
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = min(float(layer.momentum), cfg.bn_momentum)
         optimizer = keras.optimizers.Adam(cfg.learning_rate, global_clipnorm=10.0)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
