@@ -1,0 +1,39 @@
+"""Plain helpers shared by the pipeline tests (imported by name: conftest modules of several folders clash)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SSD = "models/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
+CLIP = "video/one-by-one-person-detection.mp4"
+
+
+def edge_env() -> dict:
+    return dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
+
+
+def edge_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "edge", *args]
+
+
+def ensure_tool(exe: str, *packages: str) -> str:
+    """The path of ``exe``; installs the Debian packages when missing and we are root, else skips."""
+    found = shutil.which(exe) or (exe if os.path.exists(exe) else None)
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+                       env=env, capture_output=True, timeout=900)
+    found = shutil.which(exe) or (exe if os.path.exists(exe) else None)
+    if not found:
+        pytest.skip(f"{exe} is not installed and could not be installed (apt-get install {' '.join(packages)})")
+    return found
