@@ -1,4 +1,4 @@
-"""Command line: ``python -m train synth ...`` and ``python -m train detect ...``."""
+"""Command line: ``python -m train synth|detect|pose|segment|enhance|classify ...``."""
 
 from __future__ import annotations
 
@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--weights", help="initial weights: a .keras model or .h5 weights file (matched by layer name)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from .task_cli import add_task_parsers
+
+    add_task_parsers(sub)
     return p
 
 
@@ -72,9 +75,13 @@ def _detect(args) -> int:
 
 
 def main(argv=None) -> int:
+    from .task_cli import TASKS, run_task
+
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if args.command in TASKS:
+            return run_task(args)
         return _synth(args) if args.command == "synth" else _detect(args)
     except ValueError as exc:  # AnnotationError, ModelConfigError, TrainConfigError, RunFolderError
         print(f"error: {exc}", file=sys.stderr)

@@ -220,5 +220,6 @@ def load_weights_file(model: keras.Model, path: str) -> int:
 
 
 def load_model(path: str) -> keras.Model:
-    """Load a run's model.keras (registers GridDecode by importing this module)."""
+    """Load a run's model.keras (registers GridDecode by importing this module, the task layers below)."""
+    from .segment import model as _segment_layers  # noqa: F401  registers ClassMap
     return keras.models.load_model(path, compile=False, custom_objects={"GridDecode": GridDecode})

@@ -1,0 +1,87 @@
+"""Optimise a trained model before conversion: pruning, 2:4 sparsity, clustering, QAT, PQAT, CQAT.
+
+Every mode clones the user's model first (it is never changed in place), fine-tunes the copy by distillation
+on the run's own training images, and keeps the output names (``detections``) stable through tfmot's wrappers.
+``parse_modes("prune,qat")`` validates a ``--optimize`` value; ``optimize(mode, model, images, options)`` runs one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cluster import ClusterConfig, cluster
+from .common import FineTune, OptimizeError
+from .prune import PruneConfig, prune
+from .qat import QatConfig, quantize_aware
+from .sparsity import SparsityReport
+
+# mode -> what it does (shown in --help and in errors)
+MODES: dict[str, str] = {
+    "prune": "magnitude pruning to --sparsity with a polynomial schedule, fine-tuned then stripped",
+    "prune24": "2:4 structured sparsity (two zeros in every four input-channel weights)",
+    "cluster": "weight clustering to --clusters distinct values per kernel",
+    "qat": "quantisation-aware training (export it as int8)",
+    "pqat": "pruning, then sparsity-preserving QAT",
+    "cqat": "clustering, then cluster-preserving QAT",
+}
+QUANTIZED_MODES = ("qat", "pqat", "cqat")  # their models carry fake-quant ops: export them with an int8 format
+
+
+@dataclass(frozen=True)
+class OptimizeOptions:
+    sparsity: float = 0.5
+    frequency: int = 10
+    clusters: int = 16
+    tune: FineTune = field(default_factory=FineTune)
+
+
+@dataclass
+class Optimized:
+    mode: str
+    model: object
+    report: SparsityReport
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_modes(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise OptimizeError(f"no optimisation mode given; valid modes: {', '.join(MODES)}")
+    unknown = [n for n in names if n not in MODES]
+    if unknown:
+        raise OptimizeError(f"unknown optimisation mode {', '.join(map(repr, unknown))}; "
+                            f"valid modes: {', '.join(MODES)}")
+    return list(dict.fromkeys(names))
+
+
+def optimize(mode: str, model, images: np.ndarray, options: OptimizeOptions = OptimizeOptions()) -> Optimized:
+    """Run one mode on a clone of ``model``; the returned model keeps ``model``'s output names."""
+    parse_modes(mode)
+    prune_cfg = PruneConfig(options.sparsity, options.frequency, tune=options.tune)
+    if mode == "prune":
+        r = prune(model, images, prune_cfg)
+        return Optimized(mode, r.model, r.report, [f"pruned {len(r.pruned_layers)} layers to {r.achieved:.3f}"])
+    if mode == "prune24":
+        r = prune(model, images, PruneConfig(0.5, options.frequency, m_by_n=(2, 4), tune=options.tune))
+        return Optimized(mode, r.model, r.report, [f"2:4 pattern in {len(r.pruned_layers)} layers"])
+    cluster_cfg = ClusterConfig(options.clusters, tune=options.tune)
+    if mode == "cluster":
+        r = cluster(model, images, cluster_cfg)
+        return Optimized(mode, r.model, r.report, [f"{options.clusters} clusters in {len(r.clustered_layers)} layers"])
+    if mode == "qat":
+        q = quantize_aware(model, images, QatConfig("default", options.tune))
+    elif mode == "pqat":
+        base = prune(model, images, prune_cfg).model
+        q = quantize_aware(base, images, QatConfig("prune_preserve", options.tune), teacher=model)
+    else:  # cqat
+        base = cluster(model, images, cluster_cfg).model
+        q = quantize_aware(base, images, QatConfig("cluster_preserve", options.tune), teacher=model)
+    notes = [f"float layers: {', '.join(q.float_layers)}"] if q.float_layers else []
+    return Optimized(mode, q.model, q.report, notes)
+
+
+__all__ = ["MODES", "QUANTIZED_MODES", "FineTune", "OptimizeError", "OptimizeOptions", "Optimized",
+           "optimize", "parse_modes", "prune", "cluster", "quantize_aware", "PruneConfig", "ClusterConfig",
+           "QatConfig"]
