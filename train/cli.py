@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--format", choices=("coco", "voc", "yolo"), default="coco")
     d.add_argument("--out", type=Path, required=True, help="run folder, e.g. runs/shapes")
     d.add_argument("--epochs", type=int, default=12)
-    d.add_argument("--batch", type=int, default=32)
+    d.add_argument("--batch", type=int, default=16)
     d.add_argument("--input-size", type=int, default=256, help="square model input, multiple of 32 in 192..640")
     d.add_argument("--width", type=float, default=0.35, help="backbone width multiplier")
     d.add_argument("--lr", type=float, default=4e-3)

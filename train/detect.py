@@ -33,7 +33,7 @@ class TrainConfigError(ValueError):
 class TrainConfig:
     out: Path
     epochs: int = 12
-    batch: int = 32
+    batch: int = 16
     input_size: int = 256
     width: float = 0.35
     lr: float = 4e-3
@@ -129,7 +129,9 @@ def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:
     run = build_run_json(name=paths.root.name, labels=labels, model_json=model_cfg.to_json(),
                          num_anchors=model_cfg.num_anchors(), data=data.info)
     if cfg.resume:
-        run["created"] = read_run_json(paths.root).get("created", run["created"])
+        previous = read_run_json(paths.root)
+        run["created"] = previous.get("created", run["created"])
+        run["metrics"] = previous.get("metrics", {})
     write_json_atomic(paths.run_json, run)
 
     train_ds = strategy.experimental_distribute_dataset(
@@ -155,7 +157,6 @@ def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:
         return [strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for v in out]
 
     start_epoch = int(epoch_var.numpy()) + 1
-    metrics = {}
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.time()
         sums = np.zeros(3)
@@ -179,9 +180,6 @@ def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:
         if cfg.show_progress:
             print(f"epoch {epoch}: loss {row['loss']:.3f}  mAP@0.5 {metrics['map50']:.3f}  "
                   f"mAP@0.5:0.95 {metrics['map50_95']:.3f}  ({row['seconds']:.0f} s)", flush=True)
-    if not metrics and cfg.resume:  # nothing left to train: keep the recorded metrics
-        metrics = read_run_json(paths.root).get("metrics", {})
-        run["metrics"] = metrics
     _float32_copy(model, model_cfg, cfg.allow_small_input).save(paths.model)
     write_json_atomic(paths.run_json, run)
     return run

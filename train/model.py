@@ -112,7 +112,7 @@ def _divisible(v: float, d: int = 8) -> int:
 
 def _conv_bn(x, filters, kernel, stride, name, act=True):
     x = keras.layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=name)(x)
-    x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.99, name=f"{name}_BN")(x)
+    x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.9, name=f"{name}_BN")(x)
     return keras.layers.ReLU(6.0, name=f"{name}_relu")(x) if act else x
 
 
@@ -123,13 +123,13 @@ def _inverted_residual(x, expansion, filters, stride, block_id):
     h = x
     if block_id:
         h = keras.layers.Conv2D(in_ch * expansion, 1, use_bias=False, name=prefix + "expand")(h)
-        h = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name=prefix + "expand_BN")(h)
+        h = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.9, name=prefix + "expand_BN")(h)
         h = keras.layers.ReLU(6.0, name=prefix + "expand_relu")(h)
     h = keras.layers.DepthwiseConv2D(3, stride, padding="same", use_bias=False, name=prefix + "depthwise")(h)
-    h = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name=prefix + "depthwise_BN")(h)
+    h = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.9, name=prefix + "depthwise_BN")(h)
     h = keras.layers.ReLU(6.0, name=prefix + "depthwise_relu")(h)
     h = keras.layers.Conv2D(filters, 1, use_bias=False, name=prefix + "project")(h)
-    h = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name=prefix + "project_BN")(h)
+    h = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.9, name=prefix + "project_BN")(h)
     if stride == 1 and in_ch == filters:
         h = keras.layers.Add(name=prefix + "add")([x, h])
     return h
@@ -138,7 +138,7 @@ def _inverted_residual(x, expansion, filters, stride, block_id):
 def backbone(image, width: float):
     """MobileNetV2 features at strides 8, 16 and 32."""
     x = keras.layers.Conv2D(_divisible(32 * width), 3, 2, padding="same", use_bias=False, name="Conv1")(image)
-    x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="bn_Conv1")(x)
+    x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.9, name="bn_Conv1")(x)
     x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
     feats, stride, block_id = {}, 2, 0
     for t, c, n, s in _MBV2_BLOCKS:
@@ -152,7 +152,7 @@ def backbone(image, width: float):
 
 def _sep_conv(x, filters, name):
     x = keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"{name}_dw")(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_dw_BN")(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_dw_BN")(x)
     x = keras.layers.ReLU(6.0, name=f"{name}_dw_relu")(x)
     return _conv_bn(x, filters, 1, 1, f"{name}_pw")
 

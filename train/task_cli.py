@@ -32,11 +32,27 @@ def add_task_parsers(sub) -> None:
     c.add_argument("--data", type=Path, help="ROOT with ROOT/train/<class>/ and ROOT/val/<class>/ image folders "
                                              "(default: the synthetic shapes set in data/synth-classify)")
     _common(c, epochs=8, batch=32, size=96, lr=2e-3)
-    for add in _EXTRA_PARSERS:
-        add(sub)
-
-
-_EXTRA_PARSERS: list = []
+    s = sub.add_parser("segment", help="train a semantic segmenter (VOC mask folders or COCO polygons/RLE)")
+    s.add_argument("--data", type=Path, help="VOC layout root (JPEGImages/, SegmentationClass/, ImageSets/"
+                                             "Segmentation/{train,val}.txt), or a COCO root with train.json and "
+                                             "val.json (default: synthetic shapes in data/synth-segment)")
+    s.add_argument("--format", choices=("voc", "coco"), default="voc")
+    s.add_argument("--argmax", action="store_true", help="save the model with an ArgMax class-map output")
+    _common(s, epochs=10, batch=16, size=128, lr=3e-3)
+    p = sub.add_parser("pose", help="train a single-person keypoint model (COCO keypoints JSON)")
+    p.add_argument("--data", type=Path, help="folder with train.json and val.json in COCO keypoints format, image "
+                                             "paths relative to it (default: stick figures in data/synth-pose)")
+    _common(p, epochs=12, batch=32, size=128, lr=3e-3)
+    e = sub.add_parser("enhance", help="train a low-light enhancer (Zero-DCE++ style curves)")
+    e.add_argument("--data", type=Path, help="folder with train/ and val/: low-light images (unpaired), LOL "
+                                             "low/ + high/ (paired), or normal images (darken) (default: "
+                                             "synthetic normal images in data/synth-enhance, darkened)")
+    e.add_argument("--mode", choices=("auto", "unpaired", "paired", "darken"), default="auto",
+                   help="auto: paired where low/ and high/ exist, else unpaired")
+    e.add_argument("--input-width", type=int, default=160, help="reduced resolution the curves are estimated at")
+    e.add_argument("--input-height", type=int, default=120)
+    e.add_argument("--train-scale", type=int, default=2, help="training crops are this many times the input")
+    _common(e, epochs=10, batch=16, size=0, lr=3e-3)
 
 
 def _fit_config(args):
@@ -66,7 +82,63 @@ def _classify(args):
     return ClassifyTask(train, val, ClassifyConfig(args.input_size, args.width), args.batch, args.seed, info)
 
 
-_BUILDERS = {"classify": _classify}
+def _segment(args):
+    from .segment.data import generate_synthetic, read_coco_split, read_voc_split
+    from .segment.task import SegmentConfig, SegmentTask
+
+    root, fmt = args.data, args.format
+    if root is None:
+        root, fmt = SYNTH_ROOT / "synth-segment", "voc"
+        if not (root / "ImageSets" / "Segmentation" / "val.txt").is_file():
+            n_train, n_val = _synth_counts(args, 600, 100)
+            print(f"no --data given: generating the synthetic segmentation set in {root}", flush=True)
+            generate_synthetic(root, n_train, n_val, size=args.input_size, seed=args.seed)
+    if fmt == "voc":
+        train, val = read_voc_split(root, "train"), read_voc_split(root, "val")
+    else:
+        train, val = read_coco_split(Path(root) / "train.json"), read_coco_split(Path(root) / "val.json")
+    info = {"format": fmt, "root": str(Path(root).resolve())}
+    return SegmentTask(train, val, SegmentConfig(args.input_size, args.width, argmax=args.argmax), args.batch,
+                       args.seed, info)
+
+
+def _pose(args):
+    from .pose.data import read_coco_keypoints
+    from .pose.synthetic import generate_synthetic
+    from .pose.task import PoseConfig, PoseTask
+
+    root = args.data
+    if root is None:
+        root = SYNTH_ROOT / "synth-pose"
+        if not (root / "val.json").is_file():
+            n_train, n_val = _synth_counts(args, 1000, 150)
+            print(f"no --data given: generating the synthetic stick figures in {root}", flush=True)
+            generate_synthetic(root, n_train, n_val, size=max(args.input_size, 128), seed=args.seed)
+    train, val = read_coco_keypoints(Path(root) / "train.json"), read_coco_keypoints(Path(root) / "val.json")
+    info = {"format": "coco_keypoints", "root": str(Path(root).resolve()),
+            "train": str((Path(root) / "train.json").resolve()), "val": str((Path(root) / "val.json").resolve())}
+    return PoseTask(train, val, PoseConfig(args.input_size, args.width), args.batch, args.seed, info)
+
+
+def _enhance(args):
+    from .enhance.data import generate_normal_images, read_split
+    from .enhance.task import EnhanceConfig, EnhanceTask
+
+    root, mode = args.data, args.mode
+    if root is None:
+        root, mode = SYNTH_ROOT / "synth-enhance", "darken"
+        if not (root / "val").is_dir():
+            n_train, n_val = _synth_counts(args, 400, 40)
+            print(f"no --data given: generating normal images to darken in {root}", flush=True)
+            generate_normal_images(root, n_train, n_val, args.input_width * args.train_scale,
+                                   args.input_height * args.train_scale, seed=args.seed)
+    train, val = read_split(Path(root) / "train", mode), read_split(Path(root) / "val", mode)
+    cfg = EnhanceConfig(width=args.input_width, height=args.input_height, scale=args.train_scale)
+    info = {"format": train.mode, "root": str(Path(root).resolve())}
+    return EnhanceTask(train, val, cfg, args.batch, args.seed, info)
+
+
+_BUILDERS = {"classify": _classify, "segment": _segment, "pose": _pose, "enhance": _enhance}
 
 
 def run_task(args) -> int:

@@ -1,0 +1,111 @@
+"""A tiny real training run: run folder per docs/contracts.md §1, resume continues, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from train.datasets import load_detection_data
+from train.detect import TrainConfig, TrainConfigError, train_detector
+from train.model import DetectorConfig, build_detector, load_model
+from train.run_folder import read_history, read_run_json
+from train.synth import LABELS, SynthConfig, generate
+
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth")
+    generate(SynthConfig(root, train=64, val=16, size=SIZE, seed=0))
+    return load_detection_data(root, "coco")
+
+
+def _cfg(out, **kw):
+    return TrainConfig(out=out, epochs=kw.pop("epochs", 1), batch=16, input_size=SIZE, width=0.35,
+                       allow_small_input=True, show_progress=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def one_epoch(tiny_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    run = train_detector(_cfg(out), tiny_data)
+    return out, run
+
+
+def test_run_folder_follows_the_contract(one_epoch, tiny_data):
+    out, run = one_epoch
+    assert {p.name for p in out.iterdir()} >= {"run.json", "model.keras", "checkpoints", "history.jsonl"}
+    stored = read_run_json(out)
+    assert stored == json.loads((out / "run.json").read_text()) == run
+    n = (SIZE // 8) ** 2 + (SIZE // 16) ** 2 + (SIZE // 32) ** 2
+    assert stored["format"] == "edgevision-run" and stored["version"] == 1
+    assert stored["name"] == "tiny" and stored["task"] == "detect" and stored["created"].endswith("Z")
+    assert stored["labels"] == list(LABELS)
+    assert stored["input"] == {"width": SIZE, "height": SIZE, "channels": 3, "color": "RGB", "resize": "stretch",
+                               "mean": [0.0, 0.0, 0.0], "std": [255.0, 255.0, 255.0]}
+    assert stored["model"]["arch"] == "mobiledet" and stored["model"]["strides"] == [8, 16, 32]
+    assert stored["model"]["width_multiplier"] == 0.35
+    assert stored["outputs"] == [{"name": "detections", "role": "raw_boxes_scores", "shape": [1, n, 4 + len(LABELS)]}]
+    assert stored["decode"] == {"kind": "raw_boxes_scores", "layout": "anchors_first", "box_format": "cxcywh",
+                                "box_units": "normalized", "score_activation": "none"}
+    assert stored["data"]["format"] == "coco" and stored["data"]["train"].endswith("train.json")
+    assert set(stored["metrics"]) == {"map50", "map50_95"}
+    assert 0.0 <= stored["metrics"]["map50_95"] <= stored["metrics"]["map50"] <= 1.0
+    rows = read_history(type("P", (), {"history": out / "history.jsonl"})())
+    assert [r["epoch"] for r in rows] == [1] and np.isfinite(rows[0]["loss"])
+
+
+def test_saved_model_is_the_inference_graph(one_epoch):
+    out, _ = one_epoch
+    model = load_model(str(out / "model.keras"))
+    assert model.output_names == ["detections"] and model.input_shape == (None, SIZE, SIZE, 3)
+    y = model(np.zeros((1, SIZE, SIZE, 3), np.float32)).numpy()
+    assert y.min() >= 0 and y.max() <= 1
+
+
+def test_resume_continues_from_the_next_epoch_with_the_saved_weights(one_epoch, tiny_data, tmp_path):
+    import shutil
+
+    out = tmp_path / "tiny"
+    shutil.copytree(one_epoch[0], out)  # as if the run had been stopped after epoch 1
+    probe = build_detector(DetectorConfig(len(LABELS), SIZE, 0.35), allow_small=True)
+    tf.train.Checkpoint(model=probe).restore(tf.train.latest_checkpoint(str(out / "checkpoints"))).expect_partial()
+    saved = load_model(str(out / "model.keras"))
+    np.testing.assert_array_equal(probe.get_layer("head8_out").get_weights()[0],
+                                  saved.get_layer("head8_out").get_weights()[0])
+
+    with pytest.raises(TrainConfigError, match="already holds a run; pass --resume"):
+        train_detector(_cfg(out, epochs=2), tiny_data)
+    with pytest.raises(TrainConfigError, match=r"input_size: run has 128, asked 160"):
+        train_detector(TrainConfig(out=out, epochs=2, batch=16, input_size=160, allow_small_input=True,
+                                   show_progress=False, resume=True), tiny_data)
+    train_detector(_cfg(out, epochs=2, resume=True), tiny_data)
+    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]  # epoch 1 was not trained again
+    assert tf.train.latest_checkpoint(str(out / "checkpoints")).endswith("ckpt-2")
+    # resuming a finished run trains nothing more and keeps its metrics
+    before = read_run_json(out)["metrics"]
+    train_detector(_cfg(out, epochs=2, resume=True), tiny_data)
+    assert len((out / "history.jsonl").read_text().splitlines()) == 2 and read_run_json(out)["metrics"] == before
+
+
+def test_resume_without_checkpoint_is_an_error(tiny_data, tmp_path):
+    with pytest.raises(TrainConfigError, match="holds no checkpoint"):
+        train_detector(_cfg(tmp_path / "nothing", resume=True), tiny_data)
+
+
+def test_cli_reports_bad_input_size_and_bad_data(tmp_path, repo):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "train", *args], capture_output=True, text=True, cwd=repo)
+
+    r = run("detect", "--data", str(tmp_path), "--format", "coco", "--out", str(tmp_path / "r"))
+    assert r.returncode == 2 and "train.json: missing" in r.stderr
+    generate(SynthConfig(tmp_path / "d", train=4, val=2, size=64, seed=0))
+    r = run("detect", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "r"), "--input-size", "200")
+    assert r.returncode == 2 and "input size 200 is not supported" in r.stderr
