@@ -78,7 +78,10 @@ def _ansible_tool(name: str) -> str:
 
 def _env(known_hosts: Path | None, tree: Path | None = None) -> dict:
     env = dict(os.environ)
-    ssh_args = "-o StrictHostKeyChecking=yes -o BatchMode=yes -o ControlMaster=auto -o ControlPersist=30s"
+    ssh_args = "-o StrictHostKeyChecking=yes -o BatchMode=yes"
+    if tree:
+        # Connection sharing only within this run: a master left by an earlier run would skip the key check.
+        ssh_args += f" -o ControlMaster=auto -o ControlPersist=30s -o ControlPath={tree.parent}/cm-%C"
     if known_hosts:
         ssh_args += f" -o UserKnownHostsFile={known_hosts}"
     env.update(ANSIBLE_HOST_KEY_CHECKING="True", ANSIBLE_SSH_ARGS=ssh_args, ANSIBLE_RETRY_FILES_ENABLED="False",
