@@ -36,7 +36,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="the .tflite file")
     p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the runtime's)")
     p.add_argument("--delegate", default="cpu",
-                   help="cpu | xnnpack | gpu | edgetpu | /path/to/delegate.so (default: cpu)")
+                   help="cpu (XNNPACK) | xnnpack | builtin (no XNNPACK) | gpu | edgetpu | /path/to/delegate.so (default: cpu)")
     p.add_argument("--fallback", default=None, metavar="DELEGATE",
                    help="delegate to use if --delegate cannot be loaded (default: none, fail instead)")
     p.add_argument("--labels", default=None, metavar="FILE", help="labels, one per line (overrides metadata)")

@@ -1,7 +1,9 @@
 """Delegates: where the interpreter runs the model, and what happens when that place is unavailable.
 
-Names: ``cpu`` (TFLite's built-in kernels, no default delegate), ``xnnpack`` (built-in kernels plus the
-XNNPACK delegate the runtime applies by default), ``gpu`` and ``edgetpu`` (external delegate libraries),
+Names: ``cpu`` (the runtime's default CPU path: built-in kernels plus the XNNPACK delegate it applies by
+default), ``xnnpack`` (the same, named explicitly), ``builtin`` (TFLite's reference built-in kernels with no
+default delegate: slower, but runs models XNNPACK refuses, e.g. some sparse ones), ``gpu`` and ``edgetpu``
+(external delegate libraries),
 or a path to any external delegate ``.so``. A library that cannot be loaded is a DelegateError naming it
 and how to get it; nothing falls back to the CPU unless the caller asked for a fallback.
 """
@@ -25,12 +27,12 @@ INSTALL_HINTS = {
                "repository) and plug in the Edge TPU",
 }
 
-NAMES = ("cpu", "xnnpack", "gpu", "edgetpu")
+NAMES = ("cpu", "xnnpack", "builtin", "gpu", "edgetpu")
 
 
 @dataclass(frozen=True)
 class DelegateChoice:
-    name: str  # cpu, xnnpack, gpu, edgetpu or "external"
+    name: str  # cpu, xnnpack, builtin, gpu, edgetpu or "external"
     library: str | None = None  # shared library to load, for external delegates
 
     def __str__(self) -> str:
@@ -41,7 +43,7 @@ def resolve(spec: str) -> DelegateChoice:
     """Turn a --delegate value into a DelegateChoice; unknown names list the valid ones."""
     spec = (spec or "").strip()
     system = platform.system()
-    if spec in ("cpu", "xnnpack"):
+    if spec in ("cpu", "xnnpack", "builtin"):
         return DelegateChoice(spec)
     if spec == "gpu":
         return DelegateChoice("gpu", _GPU_LIB.get(system, _GPU_LIB["Linux"]))

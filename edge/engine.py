@@ -79,11 +79,9 @@ class Engine:
             kwargs["num_threads"] = threads
         if choice.library:
             kwargs["experimental_delegates"] = [delegates.load_external(rt, choice)]
-        resolver = rt.op_resolver("BUILTIN_WITHOUT_DEFAULT_DELEGATES" if choice.name == "cpu" else "BUILTIN")
+        resolver = rt.op_resolver("BUILTIN_WITHOUT_DEFAULT_DELEGATES" if choice.name == "builtin" else "BUILTIN")
         if resolver is not None:
             kwargs["experimental_op_resolver_type"] = resolver
-        elif choice.name == "cpu" and rt.name != "tensorflow":
-            pass  # older runtimes apply their defaults; nothing to choose
         try:
             return rt.Interpreter(**kwargs)
         except ValueError as exc:

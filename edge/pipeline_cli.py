@@ -13,8 +13,11 @@ import argparse
 import json
 import sys
 
+from pathlib import Path
+
 from .cli import Command
-from .errors import ConfigError
+from .errors import ConfigError, SinkError
+from .task_options import add_task_arguments, task_options
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
@@ -24,7 +27,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, metavar="TOML", help="pipeline file: [[model]] tables, source, sinks")
     p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the runtime's)")
     p.add_argument("--delegate", default="cpu",
-                   help="cpu | xnnpack | gpu | edgetpu | /path/to/delegate.so (default: cpu)")
+                   help="cpu (XNNPACK) | xnnpack | builtin (no XNNPACK) | gpu | edgetpu | /path/to/delegate.so (default: cpu)")
     p.add_argument("--fallback", default=None, metavar="DELEGATE",
                    help="delegate to use if --delegate cannot be loaded (default: none, fail instead)")
     p.add_argument("--labels", default=None, metavar="FILE", help="labels of the first model, one per line")
@@ -41,6 +44,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--queue", type=int, default=None, metavar="N",
                    help="frames between stages (default 1 for live sources, 4 for files)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--summary", default=None, metavar="FILE", help="also write the run's summary as JSON to FILE")
+    add_task_arguments(p)
 
 
 def build_config(args: argparse.Namespace):
@@ -59,7 +64,8 @@ def build_config(args: argparse.Namespace):
             raise ConfigError("no model: give --model FILE (repeatable) or --config pipeline.toml")
         entries = []
         for i, text in enumerate(args.model):
-            entry = {"score": args.score, "iou": args.iou, "delegate": args.delegate, **parse_model_option(text)}
+            entry = {"score": args.score, "iou": args.iou, "delegate": args.delegate, **task_options(args),
+                     **parse_model_option(text)}
             if args.fallback:
                 entry.setdefault("fallback", args.fallback)
             if i == 0:
@@ -77,10 +83,10 @@ def build_config(args: argparse.Namespace):
 
 def summary_lines(summary: dict) -> list[str]:
     st, lat = summary["stages_ms"], summary["latency_ms"]
-    infer = st.get("infer", 0.0)
     return [
         f"frames: {summary['frames']} in {summary['seconds']:.2f} s",
-        f"fps: end-to-end {summary['fps']:.1f}, invoke-only {1000.0 / infer if infer else 0.0:.1f}",
+        f"fps: end-to-end {summary['fps']:.1f}, invoke-only {summary['invoke_fps']:.1f} "
+        f"(invoke p50 {summary['infer_ms']['p50']:.1f} ms, p90 {summary['infer_ms']['p90']:.1f} ms)",
         "mean ms per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in st.items()),
         f"latency ms (capture to sink): p50 {lat['p50']:.1f}, p95 {lat['p95']:.1f}, max {lat['max']:.1f}",
         f"drops: {summary['drops']['capture']} before inference, {summary['drops']['output']} before output; "
@@ -118,7 +124,17 @@ def _main(args: argparse.Namespace) -> int:
     for line in summary_lines(summary):
         print(line)
     print("summary: " + json.dumps(summary), file=sys.stderr)
+    if args.summary:
+        _write_summary(Path(args.summary), summary)
     return 0
+
+
+def _write_summary(path: Path, summary: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(summary, indent=2) + "\n")
+    except OSError as exc:
+        raise SinkError(f"cannot write the summary to {path}: {exc.strerror or exc}") from exc
 
 
 def _frame_line(record: dict) -> str:

@@ -30,9 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .task_options import TASK_OPTION_KEYS
 
-_MODEL_KEYS = {"path", "name", "task", "threads", "delegate", "fallback", "when", "on", "score", "iou", "max_detections",
-               "labels", "max_boxes"}
+_ADAPTER_OPTION_KEYS = ("score", "iou", "max_detections", *TASK_OPTION_KEYS)
+_MODEL_KEYS = {"path", "name", "task", "threads", "delegate", "fallback", "when", "on", "labels", "max_boxes",
+               *_ADAPTER_OPTION_KEYS}
 _TOP_KEYS = {"source", "sinks", "model", "threads", "queue"}
 _GATE_RE = re.compile(r"^\s*brightness\s*(<=|>=|<|>)\s*(\d+(?:\.\d+)?)\s*$")
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -72,7 +74,7 @@ class ModelSpec:
     on_label: str | None = None  # ... with this label (None: every box)
     max_boxes: int = 4
     labels: Path | None = None
-    options: dict = field(default_factory=dict)  # score, iou, max_detections for the adapter
+    options: dict = field(default_factory=dict)  # adapter options: score, iou, enhance_below, top_k, ...
 
 
 @dataclass
@@ -104,7 +106,7 @@ def model_spec(entry: dict, index: int, names: set[str], where: str, default_thr
     threads = entry.get("threads", default_threads)
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"{here}: threads must be a positive integer, got {threads!r}")
-    options = {k: entry[k] for k in ("score", "iou", "max_detections") if k in entry}
+    options = {k: entry[k] for k in _ADAPTER_OPTION_KEYS if k in entry}
     return ModelSpec(path, name, entry.get("task"), threads, str(entry.get("delegate", "cpu")), entry.get("fallback"),
                      Gate.parse(entry["when"], here) if entry.get("when") else None, on_model, on_label,
                      int(entry.get("max_boxes", 4)), Path(entry["labels"]) if entry.get("labels") else None, options)

@@ -86,10 +86,14 @@ class PipelineStats:
         end = self.finished or time.monotonic()
         with self._lock:
             lat = np.array(self._all_latency, np.float64)
+            infer = np.array(self._all.get("infer", []), np.float64)
             wall = max(1e-9, end - self.started)
+            infer_p50 = _pct(infer, 50)
             return {
                 "frames": self.processed, "captured": self.captured, "seconds": round(wall, 2),
                 "fps": round(self.processed / wall, 2),
+                "infer_ms": {"p50": infer_p50, "p90": _pct(infer, 90)},
+                "invoke_fps": round(1000.0 / infer_p50, 2) if infer_p50 else 0.0,
                 "latency_ms": {"p50": _pct(lat, 50), "p95": _pct(lat, 95), "max": _pct(lat, 100)},
                 "stages_ms": {n: round(float(np.mean(v)), 2) if v else 0.0 for n, v in self._all.items()},
                 "drops": dict(self.drops), "queue_max": dict(self.queue_max),

@@ -63,6 +63,6 @@ def test_bad_sinks(uri, needle):
 
 
 def test_unknown_delegate_lists_choices():
-    with pytest.raises(DelegateError, match="cpu, xnnpack, gpu, edgetpu"):
+    with pytest.raises(DelegateError, match="cpu, xnnpack, builtin, gpu, edgetpu"):
         resolve("npu")
     assert resolve("/opt/lib/libvx_delegate.so").library == "/opt/lib/libvx_delegate.so"

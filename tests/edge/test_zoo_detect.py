@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.boxes import iou_matrix
 from edge.engine import Engine
 from edge.tasks import adapter_for
 
@@ -16,7 +17,9 @@ EXPECTED = [
     ("cat", 0.56, 259, 394, 181, 209),
     ("dog", 0.50, 387, 197, 281, 409),
 ]
-BOX_TOLERANCE_PX = 8  # upstream resizes with libyuv, we with OpenCV bilinear
+# Upstream resizes with libyuv, we with OpenCV bilinear, and XNNPACK's quantised kernels round differently
+# from the reference kernels: boxes move by up to ~8 px on this 1200x800 image. Judge them by overlap.
+MIN_BOX_IOU = 0.95
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +35,8 @@ def test_cats_and_dogs_matches_upstream(engine, zoo):
     for i, (label, score, x, y, w, h) in enumerate(EXPECTED):
         assert dets.label(i) == label
         assert dets.scores[i] == pytest.approx(score, abs=0.02)
-        x0, y0, x1, y1 = dets.boxes[i]
-        np.testing.assert_allclose([x0, y0, x1 - x0, y1 - y0], [x, y, w, h], atol=BOX_TOLERANCE_PX)
+        iou = iou_matrix(dets.boxes[i], [x, y, x + w, y + h])[0, 0]
+        assert iou >= MIN_BOX_IOU, f"box {i} {dets.boxes[i].round(1)} vs upstream {(x, y, w, h)}: IoU {iou:.3f}"
     assert set(timing) == {"pre", "infer", "post"}
 
 
@@ -61,7 +64,7 @@ def test_to_json_and_render(engine, zoo):
     assert np.array_equal(frame, cv2.imread(str(zoo / "images/grace_hopper.bmp")))  # input untouched
 
 
-@pytest.mark.parametrize("delegate", ["cpu", "xnnpack"])
+@pytest.mark.parametrize("delegate", ["cpu", "xnnpack", "builtin"])
 def test_delegates_agree(ssd, zoo, delegate):
     frame = cv2.imread(str(zoo / "images/cats_and_dogs.jpg"))
     eng = Engine(ssd, threads=1, delegate=delegate)
