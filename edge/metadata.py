@@ -158,7 +158,13 @@ def _from_structure(mf: ModelFile) -> ModelInfo:
             if len(t.shape) == 3 and t.dtype in ("float32", "int8", "uint8")
             and min(t.shape[1:]) >= 5 and max(t.shape[1:]) >= 4 * min(t.shape[1:])
         ]
-        if len(outs) == 1 and raw:
+        producers = {i: op.opcode.name for op in sg.operators for i in op.outputs}
+        if len(outs) == 1 and producers.get(outs[0].index) == "ARG_MAX" and len(outs[0].shape) in (3, 4):
+            # A final ArgMax over the class axis of a spatial map: a segmentation model's class map.
+            task = "segment"
+            decode = {"kind": "argmax"}
+            outputs = (OutputSpec(outs[0].name, "segmentation_classes", outs[0].shape),)
+        elif len(outs) == 1 and raw:
             t = raw[0]
             # A raw YOLO-style head: 4 box values + C class scores per anchor, anchors far outnumber classes.
             layout = "channels_first" if t.shape[1] < t.shape[2] else "anchors_first"

@@ -43,8 +43,9 @@ class _Stage:
             self.engine.info = self.engine.info.with_overrides(task=spec.task)
         task = self.engine.info.task
         if not task:
-            raise ConfigError(f"{spec.path}: the model's task cannot be read from its metadata; "
-                              f"add task = 'detect' (or pose, segment, enhance, classify) for model {spec.name!r}")
+            raise ConfigError(f"{spec.path}: the model's task cannot be read from its metadata or structure; "
+                              f"give --task detect|pose|segment|enhance|classify (in a config file: "
+                              f"task = '...' for model {spec.name!r})")
         self.task = task
         self.adapter = adapter_for(task)
         if task == "detect" and not self.engine.info.labels:
