@@ -121,13 +121,7 @@ def _pipeline_entries(req: BundleRequest, profile: BoardProfile) -> tuple[dict, 
 
 def service_argv(pipeline: dict) -> list[str]:
     """What the service runs; ``{current}`` becomes PREFIX/current on the device."""
-    first = pipeline["model"][0]
-    argv = ["{current}/venv/bin/python", "-m", "edge", "run", "--model", "{current}/" + first["path"],
-            "--source", pipeline["source"], "--quiet", "--delegate", str(first["delegate"]),
-            "--threads", str(first["threads"])]
-    for sink in pipeline.get("sinks", []):
-        argv += ["--sink", sink]
-    return argv
+    return ["{current}/venv/bin/python", "-m", "edge", "run", "--config", "{current}/pipeline.toml", "--quiet"]
 
 
 def make_bundle(req: BundleRequest) -> Path:

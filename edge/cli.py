@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "info": "edge.cli:INFO",
     "bench-pipeline": "edge.pipeline_bench:COMMAND",
     "health": "edge.health:COMMAND",
+    "bench": "edge.bench:COMMAND",
 }
 
 

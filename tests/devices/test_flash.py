@@ -54,7 +54,7 @@ def test_flash_installs_runs_and_rolls_back(sshd, device_prefix, bundle_for, ins
     # the supervised service runs v1's pipeline, and `edge health` over ssh says so
     state1 = supervisor(device_prefix)
     assert state1["release"] == str(prefix / "releases/v1")
-    assert "--model" in state1["command"] and Path(f"/proc/{state1['child_pid']}").exists()
+    assert "--config" in state1["command"] and Path(f"/proc/{state1['child_pid']}").exists()
     health = remote_health(target)
     assert health.returncode == 0, health.stdout + health.stderr
     assert health.stdout.startswith("healthy: v1: coco_ssd_mobilenet") and "service pid" in health.stdout
@@ -168,3 +168,19 @@ def test_remote_paths_are_quoted():
     argv = t.ssh(["python3", t.path("current", "install.py"), "status"])
     assert argv[-2:] == ["pi@cam1.local", "python3 'my dir/$(reboot)/current/install.py' status"]
     assert "StrictHostKeyChecking=yes" in argv
+
+
+def test_remote_bench_fetches_the_report(sshd, device_prefix, bundle_for, install_options, tmp_path):
+    from deploy.remote_bench import remote_bench
+
+    target = target_for(sshd, device_prefix)
+    assert flash(bundle_for("b1"), target, install_options, echo=None).status == "ok"
+    local = remote_bench(target, ["--", "--runs", "3", "--threads", "1"], tmp_path / "reports")
+    report = json.loads((local / "bench.json").read_text())
+    # the device benched its installed model against the profile the bundle carried
+    assert report["board"] == "x86-64" and report["board_note"] == "profile from the installed release"
+    assert [m["name"] for m in report["models"]] == ["coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"]
+    assert report["models"][0]["sweep"][0]["runs"] == 3
+    assert (local / "bench.png").stat().st_size > 1000 and "| threads |" in (local / "bench.md").read_text()
+    with pytest.raises(DeployError, match="edge bench failed"):
+        remote_bench(target, ["--runs", "0"], tmp_path / "reports")
