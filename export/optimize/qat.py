@@ -34,7 +34,7 @@ class QatConfig:
 class QatResult:
     model: object  # QAT graph with fake-quant ops; convert it with an int8 format
     quantized_layers: tuple[str, ...]
-    float_layers: tuple[str, ...]  # layers the 8-bit registry does not support (BatchNorm folds, not listed)
+    float_layers: tuple[str, ...]  # layers the 8-bit registry does not support
     report: SparsityReport
 
 
@@ -76,13 +76,13 @@ def quantize_aware(model, images: np.ndarray, cfg: QatConfig = QatConfig(), teac
 
     def mark(layer):
         fresh = layer.__class__.from_config(layer.get_config())
-        if registry.supports(layer) or isinstance(layer, keras.layers.InputLayer):
-            if not isinstance(layer, keras.layers.InputLayer):
-                quantized.append(layer.name)
-                return annotate(fresh)
+        if isinstance(layer, keras.layers.InputLayer):
             return fresh
-        if not isinstance(layer, keras.layers.BatchNormalization):  # BN folds into the conv before it
-            floating.append(layer.name)
+        # BatchNorm is annotated as quantize_model does: the scheme's transforms fold it into the conv before it.
+        if registry.supports(layer) or isinstance(layer, keras.layers.BatchNormalization):
+            quantized.append(layer.name)
+            return annotate(fresh)
+        floating.append(layer.name)
         return fresh
 
     annotated = keras.models.clone_model(copy, clone_function=mark)
