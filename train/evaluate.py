@@ -16,12 +16,9 @@ IOU_THRESHOLD = 0.5
 
 def predict_records(model, records: list[Record], input_size: int, batch: int = 32):
     """Per record: (boxes xyxy in original pixels, scores, class_ids)."""
-    import tensorflow as tf
-
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     out, i = [], 0
     for images in val_images(records, input_size, batch):
-        raw = forward(images).numpy()
+        raw = model.predict_on_batch(images)  # Keras keeps this graph between calls: traced once per run
         for row in raw:
             rec = records[i]
             boxes, scores, classes = decode_raw_boxes_scores(
