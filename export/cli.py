@@ -21,13 +21,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parity-images", type=int, default=32, help="validation images for the Keras parity check")
     p.add_argument("--eval-images", type=int, default=None, help="validation images to score (default: all)")
     p.add_argument("--no-eval", action="store_true", help="skip mAP and latency (conversion and parity only)")
+    p.add_argument("--optimize", default="", help="comma-separated optimisation modes, from: prune, prune24, "
+                   "cluster, qat, pqat, cqat (each adds model_<mode>_<format>.tflite)")
+    p.add_argument("--sparsity", type=float, default=0.5, help="target sparsity for prune/pqat, in (0, 1)")
+    p.add_argument("--clusters", type=int, default=16, help="clusters per kernel for cluster/cqat")
+    p.add_argument("--finetune-steps", type=int, default=200, help="fine-tune steps for every optimisation mode")
+    p.add_argument("--prune-frequency", type=int, default=10, help="steps between pruning mask updates")
+    p.add_argument("--target", default="", help="comma-separated deployment targets, from: cpu, gpu, edgetpu, "
+                   "nnapi (adds their formats and an op-coverage report)")
+    p.add_argument("--min-runtime", default=None, help="oldest TFLite runtime the files must load in, e.g. 2.14")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        formats = parse_formats(args.formats)
+        from .optimize import FineTune, OptimizeOptions, parse_modes
+        from .targets import formats_for, parse_targets
+
+        targets = parse_targets(args.target) if args.target else []
+        modes = parse_modes(args.optimize) if args.optimize else []
+        names = [n.strip() for n in args.formats.split(",") if n.strip()] + formats_for(targets)
+        formats = parse_formats(",".join(dict.fromkeys(names)))
+        if modes and not 0.0 < args.sparsity < 1.0:
+            from .optimize import OptimizeError
+
+            raise OptimizeError(f"--sparsity {args.sparsity} must lie strictly between 0 and 1")
+        opt = OptimizeOptions(args.sparsity, args.prune_frequency, args.clusters, FineTune(steps=args.finetune_steps))
+        if args.min_runtime:
+            from .min_runtime import runtime_ops
+
+            runtime_ops(args.min_runtime)
         from .pipeline import ExportOptions, export_run, summary
 
         for name, value in (("--calib-samples", args.calib_samples), ("--threads", args.threads),
@@ -36,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise ExportError(f"{name} {value} must be at least 1")
         options = ExportOptions(formats=formats, calib_samples=args.calib_samples, out_dir=args.out,
                                 threads=args.threads, parity_images=args.parity_images,
-                                evaluate=not args.no_eval, eval_images=args.eval_images)
+                                evaluate=not args.no_eval, eval_images=args.eval_images, optimize=modes,
+                                optimize_options=opt, targets=targets, min_runtime=args.min_runtime)
         report = export_run(args.run, options)
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)

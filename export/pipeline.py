@@ -30,6 +30,10 @@ class ExportOptions:
     eval_images: int | None = None  # None: the whole validation split
     latency_runs: int = 50
     seed: int = 0
+    optimize: list[str] = field(default_factory=list)  # export.optimize modes; each adds model_<mode>_<fmt>.tflite
+    optimize_options: object = None  # export.optimize.OptimizeOptions; None = defaults
+    targets: list[str] = field(default_factory=list)  # export.targets names; coverage per target in the report
+    min_runtime: str | None = None  # e.g. "2.14": formats adjusted and every file's op versions verified
 
 
 @dataclass
@@ -46,6 +50,8 @@ class FormatResult:
     parity_ok: bool
     seconds: float
     float_ops: list[str] = field(default_factory=list)  # ops computing in float32 (only reported for int8)
+    variant: str = ""  # optimisation mode ("" = the trained model as is)
+    coverage: dict = field(default_factory=dict)  # target -> op coverage summary
     map50: float | None = None
     map50_95: float | None = None
     latency_p50_ms: float | None = None
@@ -59,6 +65,7 @@ class ExportReport:
     out_dir: str
     threads: int
     calibration: dict = field(default_factory=dict)
+    optimize: dict = field(default_factory=dict)  # mode -> per-layer sparsity table and notes
     parity_images: int = 0
     formats: list[FormatResult] = field(default_factory=list)
 
@@ -104,8 +111,17 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
     model = convert.load_keras_model(run.model_path)
     report = ExportReport(run.name, str(run.path), str(out_dir.resolve()), options.threads)
 
+    from .ptq import check_calibration_count
+
+    formats = list(options.formats)
+    if options.min_runtime:
+        from .min_runtime import for_runtime
+
+        formats = [for_runtime(f, options.min_runtime) for f in formats]
     representative = None
-    if any(f.calibrate for f in options.formats):
+    samples = None
+    if any(f.calibrate for f in formats) or options.optimize:
+        check_calibration_count(options.calib_samples, len(dataset.training_records(run)), run.spec["data"]["train"])
         samples, report.calibration = calibration_set(run, options.calib_samples, options.seed)
         if report.calibration["used"] < options.calib_samples:
             log(f"note: {options.calib_samples} calibration samples requested, the training split has "
@@ -117,34 +133,64 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
     report.parity_images = len(parity_samples)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    for fmt in options.formats:
-        start = time.perf_counter()
-        raw = convert.convert(model, fmt, representative if fmt.calibrate else None, run.input)
-        model_bytes = metadata.embed_metadata(raw, metadata.build_metadata(run, fmt.quantization, raw))
-        path = out_dir / f"model{fmt.suffix}"
-        path.write_bytes(model_bytes)
-        tolerance = parity.FLOAT32_TOLERANCE if fmt.name == "float32" else None
-        par = parity.compare(model, model_bytes, parity_samples, PARITY_OUTPUT, tolerance, options.threads)
-        inp, out = _tensor_summary(model_bytes)
-        result = FormatResult(
-            format=fmt.name, path=str(path), size_bytes=len(model_bytes), quantization=fmt.quantization,
-            input=inp, output=out, parity_max_abs_diff=par.max_abs_diff, parity_mean_abs_diff=par.mean_abs_diff,
-            parity_tolerance=tolerance, parity_ok=par.ok, seconds=0.0,
-        )
-        if fmt.input_type:  # an integer model: every op should be integer
-            result.float_ops = convert.float_ops(model_bytes)
-            if result.float_ops:
-                log(f"warning: {fmt.name} model still computes in float32 in: {', '.join(result.float_ops)}")
-        if options.evaluate:
-            from .evaluate import evaluate_model
+    variants = [("", model, formats)]
+    if options.optimize:
+        from .optimize import QUANTIZED_MODES, OptimizeOptions, optimize
 
-            scores = evaluate_model(path, val[: options.eval_images] if options.eval_images else val,
-                                    threads=options.threads, latency_runs=options.latency_runs)
-            result.map50, result.map50_95 = scores.map50, scores.map50_95
-            result.latency_p50_ms, result.eval_images = scores.latency_p50_ms, scores.images
-        result.seconds = round(time.perf_counter() - start, 2)
-        report.formats.append(result)
-        log(format_line(result))
+        for mode in options.optimize:
+            done = optimize(mode, model, samples, options.optimize_options or OptimizeOptions())
+            report.optimize[mode] = {"layers": [vars(layer) | {"sparsity": layer.sparsity} for layer in done.report.layers],
+                                     "sparsity": done.report.overall, "notes": done.notes}
+            log(f"{mode}: weight sparsity {done.report.overall:.3f}\n{done.report.table()}")
+            mode_formats = [f for f in formats if f.calibrate] if mode in QUANTIZED_MODES else formats
+            variants.append((mode, done.model, mode_formats))
+
+    for variant, variant_model, variant_formats in variants:
+        for fmt in variant_formats:
+            start = time.perf_counter()
+            raw = convert.convert(variant_model, fmt, representative if fmt.calibrate else None, run.input)
+            model_bytes = metadata.embed_metadata(raw, metadata.build_metadata(run, fmt.quantization, raw))
+            path = out_dir / f"model{'_' + variant if variant else ''}{fmt.suffix}"
+            if options.min_runtime:
+                from .min_runtime import verify
+
+                verify(model_bytes, options.min_runtime, str(path))
+            path.write_bytes(model_bytes)
+            tolerance = parity.FLOAT32_TOLERANCE if fmt.name == "float32" and not variant else None
+            par = parity.compare(model, model_bytes, parity_samples, PARITY_OUTPUT, tolerance, options.threads)
+            inp, out = _tensor_summary(model_bytes)
+            result = FormatResult(
+                format=fmt.name, path=str(path), size_bytes=len(model_bytes), quantization=fmt.quantization,
+                input=inp, output=out, parity_max_abs_diff=par.max_abs_diff, parity_mean_abs_diff=par.mean_abs_diff,
+                parity_tolerance=tolerance, parity_ok=par.ok, seconds=0.0, variant=variant,
+            )
+            if fmt.input_type:  # an integer model: every op should be integer
+                result.float_ops = convert.float_ops(model_bytes)
+                if result.float_ops:
+                    log(f"warning: {fmt.name} model still computes in float32 in: {', '.join(result.float_ops)}")
+            if options.evaluate:
+                from .evaluate import evaluate_model
+
+                scores = evaluate_model(path, val[: options.eval_images] if options.eval_images else val,
+                                        threads=options.threads, latency_runs=options.latency_runs)
+                result.map50, result.map50_95 = scores.map50, scores.map50_95
+                result.latency_p50_ms, result.eval_images = scores.latency_p50_ms, scores.images
+            if options.targets:
+                from .targets import TARGET_FORMATS, coverage
+
+                for target in options.targets:
+                    if fmt.name in TARGET_FORMATS[target]:
+                        result.coverage[target] = coverage(target, model_bytes, str(path)).summary()
+                        log(result.coverage[target])
+                if "edgetpu" in options.targets and fmt.name in TARGET_FORMATS["edgetpu"]:
+                    from .targets import compile_edgetpu
+
+                    compiled, message = compile_edgetpu(path, out_dir)
+                    result.coverage["edgetpu_compiler"] = str(compiled) if compiled else message
+                    log(message)
+            result.seconds = round(time.perf_counter() - start, 2)
+            report.formats.append(result)
+            log(format_line(result))
 
     (out_dir / "export.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
     return report
@@ -157,7 +203,8 @@ def _pct(value: float | None) -> str:
 def format_line(r: FormatResult) -> str:
     lat = "n/a" if r.latency_p50_ms is None else f"{r.latency_p50_ms:.2f} ms"
     gate = "" if r.parity_tolerance is None else (" ok" if r.parity_ok else f" EXCEEDS {r.parity_tolerance:g}")
-    return (f"{r.format:8s} {r.size_bytes / 1024:9.1f} KiB  mAP@0.5 {_pct(r.map50)}  mAP@0.5:0.95 {_pct(r.map50_95)}"
+    name = f"{r.variant}/{r.format}" if r.variant else r.format
+    return (f"{name:8s} {r.size_bytes / 1024:9.1f} KiB  mAP@0.5 {_pct(r.map50)}  mAP@0.5:0.95 {_pct(r.map50_95)}"
             f"  p50 {lat}  parity max|diff| {r.parity_max_abs_diff:.2e}{gate}  in {r.input['dtype']} "
             f"out {r.output['dtype']}")
 
@@ -165,7 +212,7 @@ def format_line(r: FormatResult) -> str:
 def summary(report: ExportReport) -> str:
     lines = [f"export of run {report.run} -> {report.out_dir} (threads {report.threads})"]
     lines += [format_line(r) for r in report.formats]
-    by = {r.format: r for r in report.formats}
+    by = {r.format: r for r in report.formats if not r.variant}
     if "float32" in by and "int8" in by and by["float32"].map50 is not None and by["int8"].map50 is not None:
         d50 = 100 * (by["int8"].map50 - by["float32"].map50)
         d95 = 100 * (by["int8"].map50_95 - by["float32"].map50_95)
