@@ -66,6 +66,7 @@ class SshServer:
     key: Path  # the client's private key
     host_pub: str
     proc: subprocess.Popen
+    folder: Path
 
     @property
     def host(self) -> str:
@@ -77,6 +78,7 @@ class SshServer:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def client_key(folder: Path) -> Path:
@@ -123,7 +125,7 @@ def start_sshd(key: Path) -> SshServer:
     host_pub = (folder / "host_ed25519.pub").read_text().split()
     known = folder / "known_hosts"
     known.write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
-    return SshServer(port, account.pw_name, Path(account.pw_dir), known, key, " ".join(host_pub[:2]), proc)
+    return SshServer(port, account.pw_name, Path(account.pw_dir), known, key, " ".join(host_pub[:2]), proc, folder)
 
 
 def as_device_user(path: Path) -> None:
