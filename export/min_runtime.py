@@ -3,7 +3,7 @@
 Two parts: (1) converter settings that keep op versions low (per-tensor quantisation of Dense weights keeps
 FULLY_CONNECTED below the version TF 2.16+ emits for per-channel dense weights); (2) a check of every op's
 version in each exported file against that runtime's maximum op versions, kept as data in
-``export/data/tflite_runtime_<version>_op_versions.json`` with how it was measured
+``export/facts/tflite_runtime_<version>_op_versions.json`` with how it was measured
 (``tools/probe_op_versions.py``).
 """
 
@@ -19,7 +19,7 @@ from edge.model_file import parse_model
 from .errors import ExportError
 from .formats import ExportFormat
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent / "facts"
 
 
 class MinRuntimeError(ExportError):

@@ -2,8 +2,8 @@
 
 cpu: float32 and int8 (XNNPACK runs both). gpu: float16 plus TensorFlow's GPU-delegate compatibility
 analysis (ops that would fall back to the CPU, with the reason). edgetpu: full int8 with uint8 input and
-output, op coverage against the Coral list in ``data/edgetpu_ops.json``, then ``edgetpu_compiler`` if it is on
-PATH (never installed from here). nnapi: int8, op coverage against ``data/nnapi_ops.json``.
+output, op coverage against the Coral list in ``facts/edgetpu_ops.json``, then ``edgetpu_compiler`` if it is on
+PATH (never installed from here). nnapi: int8, op coverage against ``facts/nnapi_ops.json``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from edge.model_file import parse_model
 
 from .errors import ExportError
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent / "facts"
 
 TARGET_FORMATS: dict[str, tuple[str, ...]] = {
     "cpu": ("float32", "int8"),

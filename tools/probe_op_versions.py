@@ -1,7 +1,7 @@
 """Measure the highest version of each builtin op an older TFLite runtime accepts, by loading patched models.
 
     python -m tools.probe_op_versions --runtime-python .venv-tflite214/bin/python --label 2.14 \\
-        --out export/data/tflite_runtime_2.14_op_versions.json MODEL.tflite [MODEL.tflite ...]
+        --out export/facts/tflite_runtime_2.14_op_versions.json MODEL.tflite [MODEL.tflite ...]
 
 For every builtin op used by the given models (exported by ``python -m export``), copies of one model are
 written with that op's version set to 1..--max-version; the runtime's own Python (a venv with
