@@ -20,18 +20,26 @@ DEVICE_USER = "edgetest"
 
 def ensure_tools() -> str | None:
     """sshd, ssh and rsync present (installing them with apt-get when root); else the reason to skip."""
-    missing = [t for t in ("sshd", "ssh", "rsync", "ssh-keygen") if not _which(t)]
+    missing = [t for t in ("sshd", "ssh", "rsync", "ssh-keygen") if not _which(t)] + _venv_missing()
     if missing and os.geteuid() == 0 and shutil.which("apt-get"):
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "openssh-server", "openssh-client", "rsync"],
+        subprocess.run(["apt-get", "install", "-y", "-qq", "openssh-server", "openssh-client", "rsync",
+                        "python3-venv"],
                        env=env, capture_output=True)
-        missing = [t for t in ("sshd", "ssh", "rsync", "ssh-keygen") if not _which(t)]
+        missing = [t for t in ("sshd", "ssh", "rsync", "ssh-keygen") if not _which(t)] + _venv_missing()
     if missing:
-        return f"needs {', '.join(missing)} (apt-get install openssh-server rsync, as root)"
+        return f"needs {', '.join(missing)} (apt-get install openssh-server rsync python3-venv, as root)"
     if not Path("/usr/bin/python3").exists():
         return "needs /usr/bin/python3 on the loopback 'device'"
     return None
+
+
+def _venv_missing() -> list[str]:
+    """The device side builds its venv with Debian's /usr/bin/python3, which needs python3-venv (ensurepip)."""
+    ok = Path("/usr/bin/python3").exists() and subprocess.run(
+        ["/usr/bin/python3", "-c", "import ensurepip, venv"], capture_output=True).returncode == 0
+    return [] if ok else ["python3-venv"]
 
 
 def _which(tool: str) -> str | None:
