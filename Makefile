@@ -17,6 +17,9 @@ help:
 	@echo "make demo   - create $(VENV), install, generate data, train, export, run the edge runtime; results in $(OUT)/"
 	@echo "make test   - install what the tests need (system packages too, when root) and run the test suite"
 	@echo "make install-edge - install only the device runtime (what a Raspberry Pi or Jetson needs)"
+	@echo "make bundle DEVICE=rpi5 MODEL=runs/NAME/export   - a versioned bundle for a board (devices/*.toml)"
+	@echo "make flash DEVICE=rpi5 HOST=pi@cam1.local [PORT=22 KEY=~/.ssh/id_ed25519] - install and restart the service"
+	@echo "make rollback HOST=...   make fleet INVENTORY=devices/fleet.ini MODEL=...   make bench DEVICE=... HOST=..."
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +29,7 @@ venv: $(PY)
 
 # Host install: training, export, edge runtime and test tools, editable.
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(UV) pip install --python $(PY) --compile-bytecode -e ".[edge,train,dev]"
+	$(UV) pip install --python $(PY) --compile-bytecode -e ".[edge,train,deploy,dev]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -55,4 +58,4 @@ test: install system-deps
 clean:
 	rm -rf $(OUT) runs/demo data/synth .pytest_cache
 
--include devices/flash.mk
+include devices/flash.mk

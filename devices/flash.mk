@@ -6,8 +6,8 @@
 #   make bench    DEVICE=rpi5 HOST=pi@cam1.local BENCH_MODEL=models/ssd.tflite [RUNS=50]
 # Optional: PREFIX (install folder on the device, default edgevision), KNOWN_HOSTS, SOURCE, VERSION.
 
-PYTHON ?= .venv/bin/python
-DEPLOY := $(PYTHON) -m deploy
+PY ?= .venv/bin/python
+DEPLOY := $(PY) -m deploy
 RUNS ?= 50
 
 # Each optional variable becomes an option only when it is set (no empty arguments reach the tools).
