@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import loopback_sshd
+from . import loopback_sshd
 
 SSD = "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
 DEVICE_PYTHON = "/usr/bin/python3"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEVICE_PYTHON
+from .conftest import DEVICE_PYTHON
 from deploy.errors import DeployError
 from deploy.flash import flash, rollback, status
 from deploy.remote_install import verify_manifest

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEVICE_PYTHON
+from .conftest import DEVICE_PYTHON
 from deploy.fleet import deploy_fleet, parse_recap, read_inventory
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_helpers import CLIP, SSD, ensure_tool
+from .pipeline_helpers import CLIP, SSD, ensure_tool
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from edge.sinks import open_sink
 from edge.sources import open_source
 from edge.synthetic import SyntheticOptions, frame_number_mark
 from edge.errors import SourceError
-from pipeline_helpers import edge_cmd, edge_env
+from .pipeline_helpers import edge_cmd, edge_env
 
 
 def _chain(ssd):

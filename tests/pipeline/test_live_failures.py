@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from pipeline_helpers import edge_cmd, edge_env, ensure_tool
+from .pipeline_helpers import edge_cmd, edge_env, ensure_tool
 from edge.errors import SinkError
 from edge.reconnect import Reconnecting
 from edge.camera import open_gst

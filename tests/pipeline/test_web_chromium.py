@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from pipeline_helpers import edge_cmd, edge_env, ensure_tool
+from .pipeline_helpers import edge_cmd, edge_env, ensure_tool
 
 SNAPSHOT_JS = """(() => {
   const img = document.getElementById('stream');
