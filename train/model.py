@@ -96,7 +96,8 @@ class GridDecode(keras.layers.Layer):
         grid = tf.constant(np.stack([gx, gy], -1).reshape(1, n * n, 2) - 0.5)
         act = tf.sigmoid(tf.reshape(raw, [-1, n * n, raw.shape[-1]]))
         xy = (grid + 2.0 * act[..., :2]) * (self.stride / self.input_size)
-        wh = tf.square(2.0 * act[..., 2:4]) * (self.base_size / self.input_size)
+        w = 2.0 * act[..., 2:4]
+        wh = w * w * (self.base_size / self.input_size)  # a Mul, not SQUARE: SQUARE has no int8 kernel
         boxes = tf.clip_by_value(tf.concat([xy, wh], -1), 0.0, 1.0)
         return tf.concat([boxes, act[..., 4:]], -1)
 
