@@ -59,9 +59,10 @@ def generate_synthetic(out: Path, train: int = 300, val: int = 60, size: int = 6
     for split_index, (split, count) in enumerate((("train", train), ("val", val))):
         for i in range(count):
             rng = np.random.default_rng([seed, 100 + split_index, i])
-            while True:  # a shape can come out too small or hidden; draw again from the same generator
-                img_bgr, boxes, ids = make_image(rng, max(size, 64), 1)
-                if len(ids) == 1:
+            side = max(size, 64)
+            while True:  # redraw (same generator) until one shape spans at least a quarter of the image
+                img_bgr, boxes, ids = make_image(rng, side, 1)
+                if len(ids) == 1 and max(boxes[0][2] - boxes[0][0], boxes[0][3] - boxes[0][1]) >= side // 4:
                     break
             rgb = np.ascontiguousarray(img_bgr[..., ::-1])
             if size != img_bgr.shape[0]:
