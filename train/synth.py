@@ -19,6 +19,19 @@ MIN_VISIBLE = 0.4
 MIN_SIDE = 4
 
 
+@dataclass(frozen=True)
+class SceneStyle:
+    """How a scene looks: shape radius range (fractions of the image side) and background pattern contrast."""
+
+    min_radius: float = 0.03
+    max_radius: float = 0.3
+    texture: float = 1.0  # 1: the pattern spans both background colours; lower: a calmer background
+
+
+CLASSIC = SceneStyle()  # what the other tasks' synthetic sets draw
+DETECT = SceneStyle(min_radius=0.05, texture=0.5)  # the detection demo: no specks, calmer backgrounds
+
+
 @dataclass
 class SynthConfig:
     out: Path
@@ -27,11 +40,14 @@ class SynthConfig:
     size: int = 256
     seed: int = 0
     max_objects: int = 6
+    style: SceneStyle = DETECT
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+def _background(rng: np.random.Generator, size: int, texture: float = 1.0) -> np.ndarray:
     kind = rng.integers(4)
     c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    if texture != 1.0:
+        c1 = c0 + texture * (c1 - c0)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     if kind == 0:  # smooth noise
         small = rng.uniform(0, 1, (8, 8, 1)).astype(np.float32)
@@ -78,21 +94,21 @@ def _shape_mask(kind: int, cx: float, cy: float, r: float, angle: float, size: i
     return mask.astype(bool)
 
 
-def make_image(rng: np.random.Generator, size: int, max_objects: int):
+def make_image(rng: np.random.Generator, size: int, max_objects: int, style: SceneStyle = CLASSIC):
     """One image (H, W, 3 BGR uint8) with its visible boxes (xyxy pixels) and class ids."""
-    img, owner, masks, classes = make_scene(rng, size, max_objects)
+    img, owner, masks, classes = make_scene(rng, size, max_objects, style)
     return (img, *visible_boxes(owner, masks, classes))
 
 
-def make_scene(rng: np.random.Generator, size: int, max_objects: int):
+def make_scene(rng: np.random.Generator, size: int, max_objects: int, style: SceneStyle = CLASSIC):
     """Image (BGR uint8), owner map ((H, W) int32: index of the shape seen at each pixel, -1 = background),
     each shape's full mask and class id. Segmentation uses the owner map for exact class masks."""
-    img = _background(rng, size)
+    img = _background(rng, size, style.texture)
     owner = np.full((size, size), -1, np.int32)
     masks, classes = [], []
     for k in range(int(rng.integers(1, max_objects + 1))):
         kind = int(rng.integers(len(LABELS)))
-        r = float(np.exp(rng.uniform(np.log(0.03 * size), np.log(0.3 * size))))
+        r = float(np.exp(rng.uniform(np.log(style.min_radius * size), np.log(style.max_radius * size))))
         cx, cy = rng.uniform(0, size, 2)
         mask = _shape_mask(kind, cx, cy, r, rng.uniform(0, 2 * np.pi), size)
         if mask.sum() < MIN_SIDE * MIN_SIDE:
@@ -132,7 +148,7 @@ def write_split(cfg: SynthConfig, split: str, count: int, split_index: int) -> P
     images, annotations = [], []
     for i in range(count):
         rng = np.random.default_rng([cfg.seed, split_index, i])
-        img, boxes, ids = make_image(rng, cfg.size, cfg.max_objects)
+        img, boxes, ids = make_image(rng, cfg.size, cfg.max_objects, cfg.style)
         name = f"{split}/{i:06d}.jpg"
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 92])
         if not ok:

@@ -44,3 +44,16 @@ def test_coco_reader_reads_synth_and_boxes_sit_on_shapes(tmp_path):
 def test_bad_sizes_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="size 32"):
         generate(SynthConfig(tmp_path, train=1, val=1, size=32))
+
+
+def test_detection_style_draws_calmer_backgrounds():
+    from train.synth import CLASSIC, DETECT, _background, make_scene
+
+    assert SynthConfig("x").style == DETECT and DETECT.min_radius > CLASSIC.min_radius and DETECT.texture < 1
+    spread = {t: np.mean([_background(np.random.default_rng([9, i]), 64, t).std(axis=(0, 1)).mean()
+                          for i in range(20)]) for t in (1.0, DETECT.texture)}
+    assert spread[DETECT.texture] < 0.8 * spread[1.0]
+    # the default (classic) scene is what the other tasks' synthetic sets were built from: unchanged draws
+    a = make_scene(np.random.default_rng([0, 0, 3]), 96, 6)
+    b = make_scene(np.random.default_rng([0, 0, 3]), 96, 6, CLASSIC)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
