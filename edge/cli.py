@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .errors import ConfigError, EdgeError
-from .task_options import add_task_arguments, task_options
 
 COMMANDS: dict[str, str] = {
-    "run": "edge.pipeline_cli:RUN",  # the threaded pipeline; edge.cli:RUN is the plain synchronous loop
+    "run": "edge.pipeline_cli:RUN",  # the threaded pipeline
     "info": "edge.cli:INFO",
     "bench-pipeline": "edge.pipeline_bench:COMMAND",
     "health": "edge.health:COMMAND",
@@ -60,64 +59,6 @@ def open_engine(args: argparse.Namespace, require_labels: bool = True):
     if require_labels and task == "detect" and not engine.info.labels:
         raise ConfigError(f"{args.model}: the model carries no labels; give --labels FILE (one label per line)")
     return engine, adapter
-
-
-# ------------------------------------------------------------------------------------------ run
-
-
-def _run_arguments(p: argparse.ArgumentParser) -> None:
-    add_model_arguments(p)
-    p.add_argument("--source", required=True, help="file://clip.mp4, file://image.jpg, file://folder/ or a path")
-    p.add_argument("--sink", action="append", default=[], metavar="URI",
-                   help="file://out.mp4, file://out.jpg, file://folder/, jsonl://out.jsonl (repeatable)")
-    p.add_argument("--score", type=float, default=0.3, help="minimum score to keep a detection (default 0.3)")
-    p.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold for raw heads (default 0.5)")
-    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
-    p.add_argument("--quiet", action="store_true", help="print only the summary")
-    add_task_arguments(p)
-
-
-def _run_main(args: argparse.Namespace) -> int:
-    from . import runner
-    from .sinks import open_sink
-    from .sources import open_source
-
-    if args.max_frames is not None and args.max_frames < 1:
-        raise ConfigError(f"--max-frames must be 1 or more, got {args.max_frames}")
-    if not 0.0 <= args.score <= 1.0:
-        raise ConfigError(f"--score must lie in 0..1, got {args.score}")
-    engine, adapter = open_engine(args)
-    print(f"model: {engine.describe()}; task {adapter.task}; info from {engine.info.source}", file=sys.stderr)
-    sinks = []
-    with open_source(args.source) as source:
-        try:
-            for uri in args.sink:
-                sinks.append(open_sink(uri))
-            on_frame = None if args.quiet else (lambda r, rec: print(_frame_line(rec), file=sys.stderr))
-            options = {"score": args.score, "iou": args.iou, **task_options(args)}
-            summary = runner.run(engine, adapter, source, sinks, options, args.max_frames, on_frame)
-        finally:
-            errors = []
-            for sink in sinks:
-                try:
-                    sink.close()
-                except EdgeError as exc:
-                    errors.append(exc)
-            if errors and sys.exc_info()[0] is None:
-                raise errors[0]
-    for line in summary.lines():
-        print(line)
-    return 0
-
-
-def _frame_line(record: dict) -> str:
-    found = record.get("detections")
-    what = f"{len(found)} detections" if found is not None else record["task"]
-    t = record["timing_ms"]
-    return f"frame {record['frame']} {record['source']}: {what}; infer {t.get('infer', 0):.1f} ms"
-
-
-RUN = Command("run a model over a source into sinks", _run_arguments, _run_main)
 
 
 # ------------------------------------------------------------------------------------------ info

@@ -57,10 +57,8 @@ class MaskSink(Sink):
 
 
 def _segmentations(result) -> list[tuple[str | None, Segmentation]]:
-    """The frame's class maps: the synchronous runner's ``extras["segment"]``, or every segmentation model
-    of a pipeline chain (``extras["models"]``, named after the model when there are several)."""
-    if isinstance(result.extras.get("segment"), Segmentation):
-        return [(None, result.extras["segment"])]
+    """The frame's class maps: every segmentation model of the pipeline's chain (``extras["models"]``),
+    named after the model when there are several."""
     found = [(name, r) for name, r in (result.extras.get("models") or {}).items() if isinstance(r, Segmentation)]
     if len(found) == 1:
         return [(None, found[0][1])]

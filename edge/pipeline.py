@@ -25,7 +25,6 @@ from .errors import EdgeError
 from .model_chain import ModelChain
 from .pipeline_stats import PipelineStats
 from .results import Detections, FrameResult
-from .runner import make_record
 from .sinks import Sink, SinkItem
 
 _END = object()
@@ -226,3 +225,11 @@ class Pipeline:
                 closer()
             except EdgeError as exc:
                 self._errors.append(exc)
+
+
+def make_record(result: FrameResult, task_json: dict) -> dict:
+    """The JSON line of one frame, keys in the documented order."""
+    return {
+        "frame": result.frame, "source": result.source, "task": result.task, **task_json,
+        "timing_ms": {k: round(v, 2) for k, v in result.timing_ms.items()},
+    }

@@ -1,7 +1,7 @@
 """Result sinks, chosen by URI: ``file://out.mp4`` (annotated video), ``file://out.jpg`` (annotated image,
 the latest frame), ``file://folder/`` (one annotated image per frame), ``jsonl://out.jsonl`` (one JSON
 object per frame). Same small interface as sources: ``write(item)``, ``close()``, context manager;
-``needs_image`` tells the runner whether to render. New schemes use ``register_sink``.
+``needs_image`` tells the pipeline whether to render. New schemes use ``register_sink``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Frame sources, chosen by URI scheme: ``file://clip.mp4``, ``file://photo.jpg``, ``file://folder/``.
+"""Frame sources, chosen by URI scheme: ``file://clip.mp4``, ``file://photo.jpg``, ``file://folder/``,
+``file://shots/*.jpg`` (a glob, sorted; images and videos play one after another), and ``?loop=1`` to start
+again at the end (frame numbers keep counting). A literal ``?`` in a file name is written ``%3F``.
 
 A plain path means ``file://``. Every source has the same small interface: ``read() -> Frame | None``
 (None at the end), ``close()``, context manager and iteration. New schemes (cameras, RTSP, GStreamer)
@@ -10,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
-from urllib.parse import unquote, urlsplit
+import glob
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import cv2
 import numpy as np
@@ -104,6 +107,82 @@ class ImageFilesSource(Source):
         return frame
 
 
+class SequenceSource(Source):
+    """Several files (images or videos) one after another, numbered as one stream."""
+
+    def __init__(self, paths: list[Path], name: str):
+        self.paths, self.name = paths, name
+        self._next, self._current, self._index = 0, None, 0
+
+    def read(self) -> Frame | None:
+        while True:
+            if self._current is None:
+                if self._next >= len(self.paths):
+                    return None
+                self._current = open_file(self.paths[self._next])
+                self._next += 1
+            frame = self._current.read()
+            if frame is not None:
+                frame.index, self._index = self._index, self._index + 1
+                return frame
+            self._current.close()
+            self._current = None
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+
+
+class LoopingSource(Source):
+    """Reopen a file source when it ends; frame numbers keep counting. Ends only when the pipeline stops."""
+
+    def __init__(self, open_once: Callable[[], Source]):
+        self._open = open_once
+        self._source = open_once()
+        self.name, self.fps = self._source.name, self._source.fps
+        self._index = 0
+
+    def read(self) -> Frame | None:
+        frame = self._source.read()
+        if frame is None:
+            self._source.close()
+            self._source = self._open()
+            frame = self._source.read()
+            if frame is None:
+                raise SourceError(f"{self.name}: gave no frame after reopening it to loop")
+        frame.index, self._index = self._index, self._index + 1
+        return frame
+
+    def close(self) -> None:
+        self._source.close()
+
+
+_FILE_OPTIONS = ("loop",)
+
+
+def open_file_uri(rest: str) -> Source:
+    """``rest`` is what follows ``file://``: a path, folder or glob, optionally ``?loop=1``."""
+    text, _, query = rest.partition("?")
+    options = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    unknown = sorted(set(options) - set(_FILE_OPTIONS))
+    if unknown:
+        raise SourceError(f"file://{rest}: unknown option(s) {', '.join(unknown)}; known: {', '.join(_FILE_OPTIONS)}")
+    loop = options.get("loop", "0")
+    if loop not in ("0", "1"):
+        raise SourceError(f"file://{rest}: loop={loop!r}; expected 0 or 1")
+    pattern = unquote(text)
+    if any(ch in pattern for ch in "*?["):
+        matches = sorted(Path(m) for m in glob.glob(str(Path(pattern).expanduser())) if Path(m).is_file())
+        if not matches:
+            raise SourceError(f"{pattern}: the pattern matches no file")
+        opener = lambda: SequenceSource(matches, pattern)  # noqa: E731
+    else:
+        path = Path(pattern).expanduser()
+        opener = lambda: open_file(path)  # noqa: E731
+    return LoopingSource(opener) if loop == "1" else opener()
+
+
 def open_file(path: Path) -> Source:
     if path.is_dir():
         images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
@@ -125,7 +204,7 @@ def register_source(scheme: str, factory: Callable[[str, str], Source]) -> None:
     _FACTORIES[scheme] = factory
 
 
-register_source("file", lambda uri, rest: open_file(Path(unquote(rest)).expanduser()))
+register_source("file", lambda uri, rest: open_file_uri(rest))
 register_source("synthetic", lambda uri, rest: __import__("edge.synthetic").synthetic.SyntheticSource.open(uri))
 for _scheme in ("picamera2", "v4l2", "csi", "gst", "rtsp"):  # cameras and streams, reopened when they fail
     register_source(_scheme, lambda uri, rest: __import__("edge.camera").camera.open_live(uri, rest))

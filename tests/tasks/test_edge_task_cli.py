@@ -87,28 +87,24 @@ def test_classify_pose_and_enhance_json_lines(zoo, tmp_path, edge_cli):
     assert abs(image.mean() / 255 - line["mean_out"]) < 0.05
 
 
-def _sync_run(*argv: str) -> int:
-    """The plain synchronous `run` command (edge.cli:RUN), which takes the task options as flags."""
-    import argparse
+def _run(*argv: str) -> int:
+    """`edge run` in this process, with the task options as flags."""
+    from edge.cli import main
 
-    from edge.cli import RUN
-
-    parser = argparse.ArgumentParser()
-    RUN.add_arguments(parser)
-    return RUN.main(parser.parse_args(list(argv)))
+    return main(["run", *argv])
 
 
-def test_sync_run_gate_and_side_by_side_view(zoo, tmp_path):
+def test_run_gate_and_side_by_side_view(zoo, tmp_path):
     bright = zoo / "images/grace_hopper.bmp"
     out = tmp_path / "e.jsonl"
-    assert _sync_run("--model", str(zoo / "models/lite-model_zero-dce_1.tflite"), "--task", "enhance", "--threads",
+    assert _run("--model", str(zoo / "models/lite-model_zero-dce_1.tflite"), "--task", "enhance", "--threads",
                      "2", "--source", str(bright), "--sink", f"jsonl://{out}", "--sink", f"file://{tmp_path}/e.png",
                      "--enhance-below", "0.25", "--quiet") == 0
     line = _lines(out)[0]
     assert line["enhance"]["applied"] is False and line["timing_ms"]["infer"] == 0.0
     assert (cv2.imread(str(tmp_path / "e.png")) == cv2.imread(str(bright))).all()  # passed through untouched
 
-    assert _sync_run("--model", str(zoo / "models/deeplabv3_257_mv_gpu.tflite"), "--task", "segment", "--threads",
+    assert _run("--model", str(zoo / "models/deeplabv3_257_mv_gpu.tflite"), "--task", "segment", "--threads",
                      "2", "--source", str(zoo / "images/segmentation_input_rotation0.jpg"),
                      "--sink", f"file://{tmp_path}/s.png", "--seg-view", "side-by-side", "--quiet") == 0
     assert cv2.imread(str(tmp_path / "s.png")).shape == (257, 514, 3)
