@@ -1,4 +1,5 @@
-"""``python -m export runs/NAME --formats float32,int8 [--calib-samples 200] [--out DIR]``."""
+"""``python -m export runs/NAME --formats float32,int8 [--calib-samples 200] [--out DIR]``; ``python -m export report
+runs/NAME`` scores what was exported (export/report)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["report"]:  # `python -m export report RUN`: score the variants already exported
+        from .report.cli import main as report_main
+
+        return report_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         from .optimize import FineTune, OptimizeOptions, parse_modes

@@ -56,3 +56,19 @@ def tiny_run(tmp_path_factory) -> Path:
     helpers.write_coco(data, "train", 24, seed=1)
     helpers.write_coco(data, "val", 8, seed=2)
     return helpers.make_run(tmp_path_factory.mktemp("runs") / "tiny", data)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """A run folder really trained by train's detector loop (what `python -m train detect` runs) for one epoch on a
+    tiny synthetic set; 64x64 input (allow_small_input: the CLI's floor is 192) keeps conversions fast."""
+    from train.datasets import load_detection_data
+    from train.detect import TrainConfig, train_detector
+    from train.synth import SynthConfig, generate
+
+    data = tmp_path_factory.mktemp("synth")
+    generate(SynthConfig(data, train=32, val=8, size=64, seed=0))
+    out = tmp_path_factory.mktemp("runs") / "trained"
+    train_detector(TrainConfig(out=out, epochs=1, batch=16, input_size=64, width=0.35, allow_small_input=True,
+                               show_progress=False), load_detection_data(data, "coco"))
+    return out

@@ -1,0 +1,118 @@
+"""Write the report rows as report.json, report.csv, report.md and report.png (accuracy vs latency)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from .measure import Row
+
+FILES = ("report.json", "report.csv", "report.md", "report.png")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}"
+
+
+def _num(value, fmt: str) -> str:
+    return "n/a" if value is None else format(value, fmt)
+
+
+def write_json(path: Path, header: dict, rows: list[Row]) -> None:
+    path.write_text(json.dumps({**header, "variants": [asdict(r) for r in rows]}, indent=2) + "\n", encoding="utf-8")
+
+
+def csv_columns(threads: tuple[int, ...], targets: tuple[str, ...]) -> list[str]:
+    cols = ["variant", "mode", "format", "file", "quantization", "metric", "map50", "map50_95", "drop_points", "images",
+            "size_bytes", "size_ratio", "gzip_bytes", "gzip_ratio", "sparsity", "sparsity_prunable"]
+    for t in threads:
+        cols += [f"p50_ms_{t}t", f"p90_ms_{t}t"]
+    for target in targets:
+        cols += [f"coverage_{target}", f"falls_back_{target}"]
+    return cols + ["error"]
+
+
+def csv_record(row: Row, threads: tuple[int, ...], targets: tuple[str, ...]) -> dict:
+    rec = {k: v for k, v in asdict(row).items() if not isinstance(v, (list, dict))}
+    for t in threads:
+        lat = row.latency_at(t)
+        rec[f"p50_ms_{t}t"] = lat.p50_ms if lat else None
+        rec[f"p90_ms_{t}t"] = lat.p90_ms if lat else None
+    for target in targets:
+        cov = row.coverage.get(target, {})
+        rec[f"coverage_{target}"] = cov.get("fraction")
+        rec[f"falls_back_{target}"] = "; ".join(f"{op}: {why}" for op, why in cov.get("unsupported", {}).items())
+    return rec
+
+
+def write_csv(path: Path, rows: list[Row], threads: tuple[int, ...], targets: tuple[str, ...]) -> None:
+    cols = csv_columns(threads, targets)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=cols)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(csv_record(row, threads, targets))
+
+
+def write_markdown(path: Path, header: dict, rows: list[Row], threads: tuple[int, ...],
+                   targets: tuple[str, ...]) -> None:
+    lat_cols = " | ".join(f"p50 / p90 ms ({t} thr)" for t in threads)
+    lines = [f"# Export report: run {header['run']}", "",
+             f"Scored through `edge` (Engine + {header['task']} adapter + edge.metrics) on {header['images']} "
+             f"validation images of `{header['val']}`. Latency: {header['latency_runs']} invokes after one warm-up "
+             f"on {header['host']}. Drop = float32 mAP@0.5 minus the variant's, in points (positive = worse). "
+             f"Sparsity = zero weights in the file's conv/depthwise/dense kernels (without depthwise in brackets).",
+             "", f"| variant | quantization | mAP@0.5 | mAP@0.5:0.95 | drop | size KiB | gzip KiB (ratio) | sparsity | "
+             f"{lat_cols} | " + " | ".join(targets) + " |",
+             "|" + "---|" * (8 + len(threads) + len(targets))]
+    for r in rows:
+        lats = " | ".join(_lat(r, t) for t in threads)
+        cov = " | ".join(_num(r.coverage.get(t, {}).get("fraction"), ".0%") for t in targets)
+        gz = f"{r.gzip_bytes / 1024:.1f}" + (f" ({r.gzip_ratio:.2f}x)" if r.gzip_ratio is not None else "")
+        lines.append(f"| {r.variant} | {r.quantization or 'n/a'} | {_pct(r.map50)} | {_pct(r.map50_95)} | "
+                     f"{_num(r.drop_points, '+.2f')} | {r.size_bytes / 1024:.1f} | {gz} | "
+                     f"{r.sparsity:.3f} ({r.sparsity_prunable:.3f}) | {lats} | {cov} |")
+    lines += ["", "## Ops that leave the target (falls back to the CPU)", ""]
+    for r in rows:
+        for target in targets:
+            for op, why in r.coverage.get(target, {}).get("unsupported", {}).items():
+                lines.append(f"- {r.variant} on {target}: {op}: {why}")
+    if not any(r.coverage.get(t, {}).get("unsupported") for r in rows for t in targets):
+        lines.append("- none: every op of every variant is supported by every target")
+    errors = [r for r in rows if r.error]
+    if errors:
+        lines += ["", "## Variants that could not be scored", ""] + [f"- {r.variant}: {r.error}" for r in errors]
+    if header.get("reference") is None:
+        lines += ["", "No float32 model of the trained run in the folder: drops and ratios are n/a."]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _lat(row: Row, threads: int) -> str:
+    lat = row.latency_at(threads)
+    return "n/a" if lat is None else f"{lat.p50_ms:.2f} / {lat.p90_ms:.2f}"
+
+
+def write_plot(path: Path, header: dict, rows: list[Row], threads: int) -> None:
+    """mAP@0.5 against p50 latency at ``threads`` threads; marker area proportional to the file size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scored = [r for r in rows if r.map50 is not None and r.latency_at(threads)]
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
+    biggest = max((r.size_bytes for r in scored), default=1)
+    for r in scored:
+        x, y = r.latency_at(threads).p50_ms, 100 * r.map50
+        ax.scatter([x], [y], s=40 + 900 * r.size_bytes / biggest, alpha=0.55)
+        ax.annotate(f"{r.variant} ({r.size_bytes / 1024:.0f} KiB)", (x, y), textcoords="offset points",
+                    xytext=(6, 6), fontsize=8)
+    ax.set_xlabel(f"invoke latency p50, ms ({threads} thread{'s' if threads > 1 else ''})")
+    ax.set_ylabel("mAP@0.5 (%) through edge")
+    ax.set_title(f"run {header['run']}: accuracy vs latency (marker area ~ model size)")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
