@@ -25,11 +25,11 @@ def _parser() -> argparse.ArgumentParser:
                                               "generated when missing)")
     d.add_argument("--format", choices=("coco", "voc", "yolo"), default="coco")
     d.add_argument("--out", type=Path, required=True, help="run folder, e.g. runs/shapes")
-    d.add_argument("--epochs", type=int, default=12)
+    d.add_argument("--epochs", type=int, default=16)
     d.add_argument("--batch", type=int, default=16)
-    d.add_argument("--input-size", type=int, default=256, help="square model input, multiple of 32 in 192..640")
+    d.add_argument("--input-size", type=int, default=192, help="square model input, multiple of 32 in 192..640")
     d.add_argument("--width", type=float, default=0.35, help="backbone width multiplier")
-    d.add_argument("--lr", type=float, default=4e-3)
+    d.add_argument("--lr", type=float, default=8e-3)
     d.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     d.add_argument("--skip-bad", action="store_true", help="drop broken annotations (counted) instead of failing")
     d.add_argument("--weights", help="initial weights: a .keras model or .h5 weights file (matched by layer name)")
@@ -52,7 +52,6 @@ def _synth(args) -> int:
 
 def _detect(args) -> int:
     from .datasets import load_detection_data
-    from .detect import TrainConfig, train_detector
     from .synth import SynthConfig, generate
 
     data_dir, fmt = args.data, args.format
@@ -64,6 +63,8 @@ def _detect(args) -> int:
     data = load_detection_data(data_dir, fmt, skip_bad=args.skip_bad)
     if data.skipped:
         print(f"skipped {data.skipped} bad annotation(s) (--skip-bad)", flush=True)
+    from .detect import TrainConfig, train_detector  # TensorFlow loads only once the data has been read
+
     cfg = TrainConfig(out=args.out, epochs=args.epochs, batch=args.batch, input_size=args.input_size,
                       width=args.width, lr=args.lr, seed=args.seed, resume=args.resume, weights=args.weights,
                       show_progress=not args.no_progress)

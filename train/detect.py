@@ -32,11 +32,11 @@ class TrainConfigError(ValueError):
 @dataclass
 class TrainConfig:
     out: Path
-    epochs: int = 12
+    epochs: int = 16
     batch: int = 16
-    input_size: int = 256
+    input_size: int = 192
     width: float = 0.35
-    lr: float = 4e-3
+    lr: float = 8e-3
     weight_decay: float = 1e-4
     warmup_epochs: float = 0.5
     seed: int = 0

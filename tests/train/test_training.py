@@ -1,8 +1,13 @@
-"""A tiny real training run: run folder per docs/contracts.md §1, resume continues, CLI errors."""
+"""A tiny real training run: run folder per docs/contracts.md §1, resume continues, CLI errors.
+
+One real run (64 px input, 16 images, two steps per epoch) is shared by the checks below; the resume test
+continues a copy of it, so the train step is traced twice in the whole module.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -13,21 +18,23 @@ import tensorflow as tf
 from train.datasets import load_detection_data
 from train.detect import TrainConfig, TrainConfigError, train_detector
 from train.model import DetectorConfig, build_detector, load_model
-from train.run_folder import read_history, read_run_json
+from train.run_folder import read_run_json
 from train.synth import LABELS, SynthConfig, generate
 
-SIZE = 128
+SIZE = 64
+BATCH = 8
+TRAIN_IMAGES = 16
 
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    generate(SynthConfig(root, train=64, val=16, size=SIZE, seed=0))
+    generate(SynthConfig(root, train=TRAIN_IMAGES, val=4, size=SIZE, seed=0))
     return load_detection_data(root, "coco")
 
 
 def _cfg(out, **kw):
-    return TrainConfig(out=out, epochs=kw.pop("epochs", 1), batch=16, input_size=SIZE, width=0.35,
+    return TrainConfig(out=out, epochs=kw.pop("epochs", 1), batch=BATCH, input_size=SIZE, width=0.35,
                        allow_small_input=True, show_progress=False, **kw)
 
 
@@ -36,6 +43,21 @@ def one_epoch(tiny_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "tiny"
     run = train_detector(_cfg(out), tiny_data)
     return out, run
+
+
+def _history(out) -> list[dict]:
+    return [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+
+
+def _head_kernel(checkpoint: str) -> np.ndarray:
+    """The stride-8 output kernel stored in a run checkpoint, read back through a fresh model."""
+    probe = build_detector(DetectorConfig(len(LABELS), SIZE, 0.35), allow_small=True)
+    tf.train.Checkpoint(model=probe).restore(checkpoint).expect_partial()
+    return probe.get_layer("head8_out").get_weights()[0]
+
+
+def _optimizer_steps(checkpoint: str) -> int:
+    return int(tf.train.load_variable(checkpoint, "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
 def test_run_folder_follows_the_contract(one_epoch, tiny_data):
@@ -50,54 +72,64 @@ def test_run_folder_follows_the_contract(one_epoch, tiny_data):
     assert stored["input"] == {"width": SIZE, "height": SIZE, "channels": 3, "color": "RGB", "resize": "stretch",
                                "mean": [0.0, 0.0, 0.0], "std": [255.0, 255.0, 255.0]}
     assert stored["model"]["arch"] == "mobiledet" and stored["model"]["strides"] == [8, 16, 32]
-    assert stored["model"]["width_multiplier"] == 0.35
+    assert stored["model"]["width_multiplier"] == 0.35 and stored["model"]["input_size"] == SIZE
     assert stored["outputs"] == [{"name": "detections", "role": "raw_boxes_scores", "shape": [1, n, 4 + len(LABELS)]}]
     assert stored["decode"] == {"kind": "raw_boxes_scores", "layout": "anchors_first", "box_format": "cxcywh",
                                 "box_units": "normalized", "score_activation": "none"}
     assert stored["data"]["format"] == "coco" and stored["data"]["train"].endswith("train.json")
     assert set(stored["metrics"]) == {"map50", "map50_95"}
     assert 0.0 <= stored["metrics"]["map50_95"] <= stored["metrics"]["map50"] <= 1.0
-    rows = read_history(type("P", (), {"history": out / "history.jsonl"})())
-    assert [r["epoch"] for r in rows] == [1] and np.isfinite(rows[0]["loss"])
+    rows = _history(out)
+    assert [r["epoch"] for r in rows] == [1] and np.isfinite(rows[0]["loss"]) and rows[0]["box_loss"] > 0
+    assert rows[0]["val_map50"] == stored["metrics"]["map50"]
 
 
-def test_saved_model_is_the_inference_graph(one_epoch):
+def test_saved_model_is_the_inference_graph_with_the_checkpoint_weights(one_epoch):
     out, _ = one_epoch
     model = load_model(str(out / "model.keras"))
     assert model.output_names == ["detections"] and model.input_shape == (None, SIZE, SIZE, 3)
-    y = model(np.zeros((1, SIZE, SIZE, 3), np.float32)).numpy()
-    assert y.min() >= 0 and y.max() <= 1
+    y = model(np.random.default_rng(0).uniform(0, 1, (1, SIZE, SIZE, 3)).astype(np.float32)).numpy()
+    assert y.shape[-1] == 4 + len(LABELS) and y.min() >= 0 and y.max() <= 1
+    ckpt = tf.train.latest_checkpoint(str(out / "checkpoints"))
+    np.testing.assert_array_equal(_head_kernel(ckpt), model.get_layer("head8_out").get_weights()[0])
 
 
 def test_resume_continues_from_the_next_epoch_with_the_saved_weights(one_epoch, tiny_data, tmp_path):
-    import shutil
-
     out = tmp_path / "tiny"
     shutil.copytree(one_epoch[0], out)  # as if the run had been stopped after epoch 1
-    probe = build_detector(DetectorConfig(len(LABELS), SIZE, 0.35), allow_small=True)
-    tf.train.Checkpoint(model=probe).restore(tf.train.latest_checkpoint(str(out / "checkpoints"))).expect_partial()
-    saved = load_model(str(out / "model.keras"))
-    np.testing.assert_array_equal(probe.get_layer("head8_out").get_weights()[0],
-                                  saved.get_layer("head8_out").get_weights()[0])
+    first = tf.train.latest_checkpoint(str(out / "checkpoints"))
+    steps = TRAIN_IMAGES // BATCH
+    assert _optimizer_steps(first) == steps
 
     with pytest.raises(TrainConfigError, match="already holds a run; pass --resume"):
         train_detector(_cfg(out, epochs=2), tiny_data)
-    with pytest.raises(TrainConfigError, match=r"input_size: run has 128, asked 160"):
-        train_detector(TrainConfig(out=out, epochs=2, batch=16, input_size=160, allow_small_input=True,
+    with pytest.raises(TrainConfigError, match=r"input_size: run has 64, asked 96"):
+        train_detector(TrainConfig(out=out, epochs=2, batch=BATCH, input_size=96, allow_small_input=True,
                                    show_progress=False, resume=True), tiny_data)
-    train_detector(_cfg(out, epochs=2, resume=True), tiny_data)
-    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in rows] == [1, 2]  # epoch 1 was not trained again
-    assert tf.train.latest_checkpoint(str(out / "checkpoints")).endswith("ckpt-2")
+    # lr 0: epoch 2 runs real steps but cannot move a weight, so ckpt-2 holds exactly what resume restored
+    train_detector(_cfg(out, epochs=2, resume=True, lr=0.0), tiny_data)
+    assert [r["epoch"] for r in _history(out)] == [1, 2]  # epoch 1 was not trained again
+    second = tf.train.latest_checkpoint(str(out / "checkpoints"))
+    assert second.endswith("ckpt-2")
+    assert _optimizer_steps(second) == 2 * steps  # the optimizer state came back too
+    kernel = _head_kernel(second)
+    np.testing.assert_array_equal(kernel, _head_kernel(first))
+    np.testing.assert_array_equal(kernel, load_model(str(out / "model.keras")).get_layer("head8_out").get_weights()[0])
     # resuming a finished run trains nothing more and keeps its metrics
     before = read_run_json(out)["metrics"]
     train_detector(_cfg(out, epochs=2, resume=True), tiny_data)
-    assert len((out / "history.jsonl").read_text().splitlines()) == 2 and read_run_json(out)["metrics"] == before
+    assert len(_history(out)) == 2 and read_run_json(out)["metrics"] == before
 
 
 def test_resume_without_checkpoint_is_an_error(tiny_data, tmp_path):
     with pytest.raises(TrainConfigError, match="holds no checkpoint"):
         train_detector(_cfg(tmp_path / "nothing", resume=True), tiny_data)
+
+
+def test_batch_larger_than_the_training_set_is_an_error(tiny_data, tmp_path):
+    with pytest.raises(TrainConfigError, match=f"--batch 32 is larger than the {TRAIN_IMAGES} training images"):
+        train_detector(TrainConfig(out=tmp_path / "r", batch=32, input_size=SIZE, allow_small_input=True,
+                                   show_progress=False), tiny_data)
 
 
 def test_cli_reports_bad_input_size_and_bad_data(tmp_path, repo):
