@@ -31,7 +31,7 @@ def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
 
 def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
     scale, zero = detail["quantization"]
-    if not np.issubdtype(detail["dtype"], np.integer):
+    if not np.issubdtype(detail["dtype"], np.integer) or not scale:  # float, or plain integers (a class map)
         return y.astype(np.float32)
     return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
 
@@ -51,14 +51,27 @@ def tflite_outputs(model_bytes: bytes, samples: np.ndarray, output_key: str, thr
     return np.stack(outs)
 
 
-def keras_outputs(model, samples: np.ndarray) -> np.ndarray:
-    return np.asarray(model.predict(samples, batch_size=8, verbose=0), dtype=np.float32)
+def keras_outputs(model, samples: np.ndarray, output_key: str | None = None) -> np.ndarray:
+    """The Keras model's output ``output_key`` (by output name; a single-output model needs none)."""
+    out = model.predict(samples, batch_size=8, verbose=0)
+    if isinstance(out, dict):
+        out = out[output_key]
+    elif isinstance(out, (list, tuple)):
+        out = out[list(model.output_names).index(output_key)]
+    return np.asarray(out, dtype=np.float32)
 
 
-def compare(model, model_bytes: bytes, samples: np.ndarray, output_key: str, tolerance: float | None,
+def compare(model, model_bytes: bytes, samples: np.ndarray, output_key: str | list[str], tolerance: float | None,
             threads: int = 1) -> ParityResult:
-    """Max and mean absolute difference between Keras and TFLite outputs over ``samples``."""
-    expected = keras_outputs(model, samples)
-    got = tflite_outputs(model_bytes, samples, output_key, threads)
-    diff = np.abs(expected - got)
+    """Max and mean absolute difference between Keras and TFLite outputs over ``samples``; with several output
+    keys, the largest difference of any output and the mean over all of their values."""
+    keys = [output_key] if isinstance(output_key, str) else list(output_key)
+    diffs = []
+    for key in keys:
+        expected = keras_outputs(model, samples, key)
+        got = tflite_outputs(model_bytes, samples, key, threads)
+        if expected.shape != got.shape and expected.size == got.size:  # e.g. an int32 class map read as float
+            got = got.reshape(expected.shape)
+        diffs.append(np.abs(expected - got.astype(np.float32)).reshape(-1))
+    diff = np.concatenate(diffs)
     return ParityResult(float(diff.max()), float(diff.mean()), len(samples), tolerance)

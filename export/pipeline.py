@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import calibration, convert, dataset, metadata, parity
+from . import calibration, convert, metadata, parity
 from .formats import ExportFormat
 from .run_folder import Run, load_run
-
-PARITY_OUTPUT = "detections"
+from .task_data import TaskData, task_data
 
 
 @dataclass
@@ -43,7 +42,7 @@ class FormatResult:
     size_bytes: int
     quantization: str
     input: dict  # dtype and quantisation (scale, zero_point) of the model input
-    output: dict  # same for the detections output, plus its tensor name
+    output: dict  # same for the (first) output, plus its tensor name
     parity_max_abs_diff: float
     parity_mean_abs_diff: float
     parity_tolerance: float | None
@@ -52,7 +51,8 @@ class FormatResult:
     float_ops: list[str] = field(default_factory=list)  # ops computing in float32 (only reported for int8)
     variant: str = ""  # optimisation mode ("" = the trained model as is)
     coverage: dict = field(default_factory=dict)  # target -> op coverage summary
-    map50: float | None = None
+    metrics: dict = field(default_factory=dict)  # the task's metrics through edge (export/evaluate.py SCORERS)
+    map50: float | None = None  # detection's metrics, also in ``metrics``
     map50_95: float | None = None
     latency_p50_ms: float | None = None
     eval_images: int | None = None
@@ -64,6 +64,7 @@ class ExportReport:
     run_path: str
     out_dir: str
     threads: int
+    task: str = "detect"
     calibration: dict = field(default_factory=dict)
     optimize: dict = field(default_factory=dict)  # mode -> per-layer sparsity table and notes
     parity_images: int = 0
@@ -73,12 +74,12 @@ class ExportReport:
         return asdict(self)
 
 
-def _tensor_summary(model_bytes: bytes) -> tuple[dict, dict]:
+def _tensor_summary(model_bytes: bytes, output_key: str) -> tuple[dict, dict]:
     from ai_edge_litert.interpreter import Interpreter
 
     runner = Interpreter(model_content=model_bytes).get_signature_runner()
     (_, inp), = runner.get_input_details().items()
-    out = runner.get_output_details()[PARITY_OUTPUT]
+    out = runner.get_output_details()[output_key]
 
     def describe(d: dict) -> dict:
         scale, zero = d["quantization"]
@@ -95,21 +96,25 @@ def _tensor_summary(model_bytes: bytes) -> tuple[dict, dict]:
     return described, describe(out)
 
 
-def calibration_set(run: Run, count: int, seed: int) -> tuple[np.ndarray, dict]:
-    """Preprocessed training images for the representative dataset, and a note of what was used."""
-    images = dataset.training_records(run)
-    chosen = calibration.pick(images, count, seed)
-    samples = calibration.load_samples([rec.image for rec in chosen], run)
-    note = {"requested": count, "used": len(chosen), "train_images": len(images), "seed": seed,
-            "source": run.spec["data"]["train"]}
+def calibration_set(run: Run, count: int, seed: int, data: TaskData | None = None) -> tuple[np.ndarray, dict]:
+    """Preprocessed training frames (as the runtime sees them) for the representative dataset, and a note."""
+    data = data or task_data(run)
+    chosen = calibration.pick(data.train, count, seed)
+    samples = frames_to_samples([data.frame(item) for item in chosen], run)
+    note = {"requested": count, "used": len(chosen), "train_images": len(data.train), "seed": seed,
+            "source": data.source}
     return samples, note
+
+
+def frames_to_samples(frames: list, run: Run) -> np.ndarray:
+    return np.stack([calibration.preprocess(f, run.input) for f in frames])
 
 
 def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> ExportReport:
     run = load_run(run_dir)
     out_dir = Path(options.out_dir) if options.out_dir else run.export_dir
     model = convert.load_keras_model(run.model_path)
-    report = ExportReport(run.name, str(run.path), str(out_dir.resolve()), options.threads)
+    report = ExportReport(run.name, str(run.path), str(out_dir.resolve()), options.threads, run.task)
 
     from .ptq import check_calibration_count
 
@@ -120,16 +125,22 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
         formats = [for_runtime(f, options.min_runtime) for f in formats]
     representative = None
     samples = None
+    data = task_data(run)
+    output_keys = [o["name"] for o in run.spec["outputs"]]
     if any(f.calibrate for f in formats) or options.optimize:
-        check_calibration_count(options.calib_samples, len(dataset.training_records(run)), run.spec["data"]["train"])
-        samples, report.calibration = calibration_set(run, options.calib_samples, options.seed)
+        check_calibration_count(options.calib_samples, len(data.train), data.source)
+        samples, report.calibration = calibration_set(run, options.calib_samples, options.seed, data)
         if report.calibration["used"] < options.calib_samples:
             log(f"note: {options.calib_samples} calibration samples requested, the training split has "
                 f"{report.calibration['used']}; calibrating on all of them")
         representative = convert.representative_from(samples)
 
-    val = dataset.validation_records(run)
-    parity_samples = calibration.load_samples([rec.image for rec in val[: options.parity_images]], run)
+    val = data.val
+    if not val:
+        from .errors import CalibrationError
+
+        raise CalibrationError(f"{run.path / 'run.json'}: the run's validation split is empty; nothing to check")
+    parity_samples = frames_to_samples([data.frame(item) for item in val[: options.parity_images]], run)
     report.parity_images = len(parity_samples)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -157,8 +168,8 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
                 verify(model_bytes, options.min_runtime, str(path))
             path.write_bytes(model_bytes)
             tolerance = parity.FLOAT32_TOLERANCE if fmt.name == "float32" and not variant else None
-            par = parity.compare(model, model_bytes, parity_samples, PARITY_OUTPUT, tolerance, options.threads)
-            inp, out = _tensor_summary(model_bytes)
+            par = parity.compare(model, model_bytes, parity_samples, output_keys, tolerance, options.threads)
+            inp, out = _tensor_summary(model_bytes, output_keys[0])
             result = FormatResult(
                 format=fmt.name, path=str(path), size_bytes=len(model_bytes), quantization=fmt.quantization,
                 input=inp, output=out, parity_max_abs_diff=par.max_abs_diff, parity_mean_abs_diff=par.mean_abs_diff,
@@ -169,11 +180,12 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
                 if result.float_ops:
                     log(f"warning: {fmt.name} model still computes in float32 in: {', '.join(result.float_ops)}")
             if options.evaluate:
-                from .evaluate import evaluate_model
+                from .evaluate import evaluate_task
 
-                scores = evaluate_model(path, val[: options.eval_images] if options.eval_images else val,
-                                        threads=options.threads, latency_runs=options.latency_runs)
-                result.map50, result.map50_95 = scores.map50, scores.map50_95
+                scores = evaluate_task(path, data, val[: options.eval_images] if options.eval_images else val,
+                                       threads=options.threads, latency_runs=options.latency_runs)
+                result.metrics = scores.metrics
+                result.map50, result.map50_95 = scores.metrics.get("map50"), scores.metrics.get("map50_95")
                 result.latency_p50_ms, result.eval_images = scores.latency_p50_ms, scores.images
             if options.targets:
                 from .targets import TARGET_FORMATS, coverage
@@ -196,25 +208,38 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
     return report
 
 
-def _pct(value: float | None) -> str:
-    return "   n/a" if value is None else f"{100 * value:6.2f}"
+def _metric(name: str, value: float | None) -> str:
+    if value is None:
+        return f"{name} n/a"
+    return f"{name} {value:.2f}" if name.startswith("psnr") else f"{name} {100 * value:6.2f}"
+
+
+def _headline(r: FormatResult) -> list[str]:
+    from .evaluate import HEADLINE
+
+    for names in HEADLINE.values():
+        if r.metrics and all(n in r.metrics for n in names):
+            return list(names)
+    return []
 
 
 def format_line(r: FormatResult) -> str:
     lat = "n/a" if r.latency_p50_ms is None else f"{r.latency_p50_ms:.2f} ms"
     gate = "" if r.parity_tolerance is None else (" ok" if r.parity_ok else f" EXCEEDS {r.parity_tolerance:g}")
     name = f"{r.variant}/{r.format}" if r.variant else r.format
-    return (f"{name:8s} {r.size_bytes / 1024:9.1f} KiB  mAP@0.5 {_pct(r.map50)}  mAP@0.5:0.95 {_pct(r.map50_95)}"
-            f"  p50 {lat}  parity max|diff| {r.parity_max_abs_diff:.2e}{gate}  in {r.input['dtype']} "
-            f"out {r.output['dtype']}")
+    shown = "  ".join(_metric(m, r.metrics.get(m)) for m in _headline(r)) or "metrics n/a"
+    return (f"{name:8s} {r.size_bytes / 1024:9.1f} KiB  {shown}  p50 {lat}  parity max|diff| "
+            f"{r.parity_max_abs_diff:.2e}{gate}  in {r.input['dtype']} out {r.output['dtype']}")
 
 
 def summary(report: ExportReport) -> str:
-    lines = [f"export of run {report.run} -> {report.out_dir} (threads {report.threads})"]
+    lines = [f"export of run {report.run} ({report.task}) -> {report.out_dir} (threads {report.threads})"]
     lines += [format_line(r) for r in report.formats]
     by = {r.format: r for r in report.formats if not r.variant}
-    if "float32" in by and "int8" in by and by["float32"].map50 is not None and by["int8"].map50 is not None:
-        d50 = 100 * (by["int8"].map50 - by["float32"].map50)
-        d95 = 100 * (by["int8"].map50_95 - by["float32"].map50_95)
-        lines.append(f"int8 - float32: mAP@0.5 {d50:+.2f} points, mAP@0.5:0.95 {d95:+.2f} points")
+    if "float32" in by and "int8" in by and by["float32"].metrics and by["int8"].metrics:
+        diffs = []
+        for m in _headline(by["float32"]):
+            d = by["int8"].metrics[m] - by["float32"].metrics[m]
+            diffs.append(f"{m} {d:+.2f} dB" if m.startswith("psnr") else f"{m} {100 * d:+.2f} points")
+        lines.append("int8 - float32: " + ", ".join(diffs))
     return "\n".join(lines)

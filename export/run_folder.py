@@ -32,6 +32,8 @@ _INPUT_FIELDS: dict[str, type | tuple[type, ...]] = {
     "std": list,
 }
 _DATA_FIELDS: dict[str, type | tuple[type, ...]] = {"format": str, "train": str, "val": str}
+TASKS = ("detect", "pose", "segment", "enhance", "classify")  # the tasks export converts and scores
+UNLABELLED_TASKS = ("enhance",)  # tasks whose models have no classes
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,11 @@ def load_run(folder: str | Path) -> Run:
             raise RunFolderError(f"{run_json}: field 'input.{key}' is {values!r}; expected {channels} numbers")
     if any(float(s) == 0.0 for s in spec["input"]["std"]):
         raise RunFolderError(f"{run_json}: field 'input.std' is {spec['input']['std']!r}; a std of 0 divides by 0")
-    if not spec["labels"]:
+    if spec["task"] not in TASKS:
+        raise RunFolderError(f"{run_json}: field 'task' is {spec['task']!r}; export supports {', '.join(TASKS)}")
+    if not spec["labels"] and spec["task"] not in UNLABELLED_TASKS:
         raise RunFolderError(f"{run_json}: field 'labels' is empty; expected one label per class")
-    if spec["task"] != "detect":
-        raise RunFolderError(f"{run_json}: field 'task' is {spec['task']!r}; export supports 'detect'")
+    if not spec["outputs"] or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in spec["outputs"]):
+        raise RunFolderError(f"{run_json}: field 'outputs' is {spec['outputs']!r}; expected a list of "
+                             "{\"name\": ..., \"role\": ...} objects")
     return Run(path=folder.resolve(), spec=spec)

@@ -78,7 +78,8 @@ def _classify(args):
             print(f"no --data given: generating the synthetic classification set in {root}", flush=True)
             generate_synthetic(root, n_train, n_val, size=args.input_size, seed=args.seed)
     train, val = read_dataset(root)
-    info = {"format": "class_folders", "root": str(Path(root).resolve())}
+    r = Path(root).resolve()
+    info = {"format": "class_folders", "root": str(r), "train": str(r / "train"), "val": str(r / "val")}
     return ClassifyTask(train, val, ClassifyConfig(args.input_size, args.width), args.batch, args.seed, info)
 
 
@@ -97,7 +98,11 @@ def _segment(args):
         train, val = read_voc_split(root, "train"), read_voc_split(root, "val")
     else:
         train, val = read_coco_split(Path(root) / "train.json"), read_coco_split(Path(root) / "val.json")
-    info = {"format": fmt, "root": str(Path(root).resolve())}
+    r = Path(root).resolve()
+    info = {"format": fmt, "root": str(r),
+            **({"train": str(r / "ImageSets" / "Segmentation" / "train.txt"),
+                "val": str(r / "ImageSets" / "Segmentation" / "val.txt")} if fmt == "voc"
+               else {"train": str(r / "train.json"), "val": str(r / "val.json")})}
     return SegmentTask(train, val, SegmentConfig(args.input_size, args.width, argmax=args.argmax), args.batch,
                        args.seed, info)
 
@@ -134,7 +139,10 @@ def _enhance(args):
                                    args.input_height * args.train_scale, seed=args.seed)
     train, val = read_split(Path(root) / "train", mode), read_split(Path(root) / "val", mode)
     cfg = EnhanceConfig(width=args.input_width, height=args.input_height, scale=args.train_scale)
-    info = {"format": train.mode, "root": str(Path(root).resolve())}
+    r = Path(root).resolve()
+    # darken_seed: the validation pairs are darkened with this seed, so export scores the same pairs
+    info = {"format": train.mode, "root": str(r), "train": str(r / "train"), "val": str(r / "val"),
+            "darken_seed": args.seed}
     return EnhanceTask(train, val, cfg, args.batch, args.seed, info)
 
 

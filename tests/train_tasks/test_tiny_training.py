@@ -60,7 +60,8 @@ def test_segment_argmax(tmp_path, monkeypatch):
     out = _run(tmp_path, "segment", "--input-size", "64", "--batch", "4", "--synth-train", "12", "--synth-val", "4",
                "--argmax")
     run, model = _check_folder(out, "segment", ["miou", "pixel_accuracy"])
-    assert run["decode"] == {"kind": "segmentation", "output": "argmax", "ignore_label": 255}
+    assert run["decode"] == {"kind": "argmax", "ignore_label": 255}
+    assert run["outputs"][0]["role"] == "segmentation_classes"
     classes = model.predict(np.zeros((1, 64, 64, 3), np.float32), verbose=0)
     assert classes.shape == (1, 64, 64) and classes.dtype == np.int32 and classes.max() < 6
 
@@ -80,7 +81,7 @@ def test_enhance(tmp_path, monkeypatch):
     out = _run(tmp_path, "enhance", "--input-width", "32", "--input-height", "24", "--batch", "4",
                "--synth-train", "8", "--synth-val", "2")
     run, model = _check_folder(out, "enhance", ["psnr", "ssim", "mean_in", "mean_out"])
-    assert run["outputs"] == [{"name": "curves", "role": "curve_map", "shape": [1, 24, 32, 3]}]
+    assert run["outputs"] == [{"name": "curves", "role": "curves", "shape": [1, 24, 32, 3]}]
     curves = model.predict(np.zeros((1, 24, 32, 3), np.float32), verbose=0)
     assert np.abs(curves).max() <= 1.0
     assert json.loads((out / "run.json").read_text())["data"]["format"] == "darken"

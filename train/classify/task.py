@@ -92,6 +92,6 @@ class ClassifyTask:
         return {"labels": list(self.train.labels), "input": input_spec(self.cfg.input_size, self.cfg.input_size),
                 "model": {"arch": "mobileclassifier", "width_multiplier": self.cfg.width,
                           "input_size": self.cfg.input_size, "num_classes": n},
-                "outputs": [{"name": "scores", "role": "class_scores", "shape": [1, n]}],
-                "decode": {"kind": "class_scores", "score_activation": "none", "top_k": min(5, n)},
+                "outputs": [{"name": "scores", "role": "scores", "shape": [1, n]}],
+                "decode": {"kind": "scores", "score_activation": "none", "top_k": min(5, n)},
                 "data": self.data}

@@ -85,3 +85,16 @@ def generate_normal_images(out: Path, train: int = 300, val: int = 40, width: in
             img, _, _ = make_image(rng, side, 6)
             write_image(out / split / f"{i:06d}.png", np.ascontiguousarray(img[:height, :width, ::-1]))
     return out
+
+
+def darkened_pairs(paths, seed: int, cfg: DarkenConfig = DarkenConfig()) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(darkened, normal) RGB pairs of the validation images, one generator ``[seed, 9999]`` over them in order:
+    the pairs train's validation scores and export scores again through the runtime."""
+    from ..image_io import read_rgb
+
+    rng = np.random.default_rng([seed, 9999])
+    pairs = []
+    for p in paths:
+        high = read_rgb(p)
+        pairs.append((darken(high, rng, cfg), high))
+    return pairs

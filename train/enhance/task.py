@@ -124,7 +124,7 @@ class EnhanceTask:
         return {"labels": [], "input": input_spec(w, h),
                 "model": {"arch": "dce_lite", "channels": self.cfg.channels, "input_width": w, "input_height": h,
                           "train_scale": self.cfg.scale},
-                "outputs": [{"name": "curves", "role": "curve_map", "shape": [1, h, w, 3]}],
-                "decode": {"kind": "curve_map", "iterations": ITERATIONS, "formula": "x = x + a*x*(1-x)",
+                "outputs": [{"name": "curves", "role": "curves", "shape": [1, h, w, 3]}],
+                "decode": {"kind": "curves", "iterations": ITERATIONS, "formula": "x = x + a*x*(1-x)",
                            "upsample": "bilinear"},
                 "data": self.data}

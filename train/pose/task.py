@@ -116,7 +116,7 @@ class PoseTask:
                           "stride": STRIDE, "num_keypoints": len(KEYPOINT_NAMES)},
                 "outputs": [{"name": "heatmaps", "role": "heatmaps", "shape": [1, n, n, len(KEYPOINT_NAMES)]},
                             {"name": "offsets", "role": "offsets", "shape": [1, n, n, 2 * len(KEYPOINT_NAMES)]}],
-                "decode": {"kind": "heatmaps_offsets", "activation": "none", "num_keypoints": len(KEYPOINT_NAMES),
+                "decode": {"kind": "heatmaps_offsets", "heatmap_activation": "none", "num_keypoints": len(KEYPOINT_NAMES),
                            "offset_layout": "dy_dx_cells", "skeleton": [list(p) for p in SKELETON],
                            "multi_person": "topdown", "crop_scale": 1.25},
                 "data": self.data}

@@ -97,11 +97,10 @@ class SegmentTask:
 
     def run_fields(self) -> dict:
         s, c = self.cfg.input_size, self.num_classes
-        out = ({"name": "class_map", "role": "class_map", "shape": [1, s, s]} if self.cfg.argmax
-               else {"name": "logits", "role": "logits", "shape": [1, s, s, c]})
+        out = ({"name": "class_map", "role": "segmentation_classes", "shape": [1, s, s]} if self.cfg.argmax
+               else {"name": "logits", "role": "segmentation_logits", "shape": [1, s, s, c]})
         return {"labels": list(self.train.labels), "input": input_spec(s, s),
                 "model": {"arch": "lraspp", "width_multiplier": self.cfg.width, "input_size": s, "num_classes": c},
                 "outputs": [out],
-                "decode": {"kind": "segmentation", "output": "argmax" if self.cfg.argmax else "logits",
-                           "ignore_label": IGNORE},
+                "decode": {"kind": "argmax" if self.cfg.argmax else "logits", "ignore_label": IGNORE},
                 "data": self.data}

@@ -1,0 +1,116 @@
+"""Pose, segment, enhance and classify go through export and edge exactly as detection does.
+
+Per task, one tiny synthetic run (module-scoped, trained by the real CLI) is exported to float32 and int8;
+the .tflite metadata is read by edge, float32 matches Keras within 1e-4, both variants are scored through
+Engine + the task's adapter, and ``python -m edge run`` (no --task) writes the task's JSON line keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.metadata import model_info
+from edge.model_file import read_model_file
+from export.formats import parse_formats
+from export.pipeline import ExportOptions, export_run, summary
+from export.run_folder import load_run
+from export.task_data import task_data
+from train.cli import main as train_main
+
+REPO = Path(__file__).resolve().parents[2]
+
+# task -> (train CLI arguments, roles in the metadata, metric keys through edge, JSON line key)
+CASES = {
+    "classify": (["--input-size", "32", "--batch", "8", "--synth-train", "24", "--synth-val", "6"],
+                 ["scores"], {"top1", "top5"}, "classification"),
+    "segment": (["--input-size", "64", "--batch", "4", "--synth-train", "12", "--synth-val", "4"],
+                ["segmentation_logits"], {"miou", "pixel_accuracy"}, "segmentation"),
+    "pose": (["--input-size", "64", "--batch", "4", "--synth-train", "12", "--synth-val", "4"],
+             ["heatmaps", "offsets"], {"pck", "oks_ap", "oks_ap50", "oks_ap75"}, "poses"),
+    "enhance": (["--input-width", "32", "--input-height", "24", "--batch", "4", "--synth-train", "10",
+                 "--synth-val", "3"], ["curves"], {"psnr", "ssim", "psnr_in", "mean_in", "mean_out"}, "enhance"),
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """task -> (run folder, its export report), trained and exported once for the module."""
+    root = tmp_path_factory.mktemp("task_runs")
+    cwd = os.getcwd()
+    os.chdir(root)  # the synthetic sets are written to ./data
+    done = {}
+    try:
+        for task, (args, *_rest) in CASES.items():
+            out = root / f"run_{task}"
+            assert train_main([task, "--out", str(out), "--epochs", "1", *args]) == 0
+            options = ExportOptions(formats=parse_formats("float32,int8"), calib_samples=10, parity_images=4,
+                                    threads=1, latency_runs=3)
+            done[task] = (out, export_run(out, options, log=lambda *_: None))
+    finally:
+        os.chdir(cwd)
+    return done
+
+
+@pytest.mark.parametrize("task", list(CASES))
+def test_export_metadata_parity_and_scores(runs, task):
+    out, report = runs[task]
+    roles, metric_keys = CASES[task][1], CASES[task][2]
+    assert report.task == task
+    by = {r.format: r for r in report.formats}
+    assert set(by) == {"float32", "int8"}
+    assert by["float32"].parity_ok and by["float32"].parity_max_abs_diff <= 1e-4
+    assert by["int8"].input["dtype"] == "uint8" and by["int8"].output["dtype"] == "int8"
+    for fmt, r in by.items():
+        info = model_info(read_model_file(r.path))
+        assert info.source == "edgevision" and info.task == task and info.quantization == fmt
+        assert [o.role for o in info.outputs] == roles
+        assert set(r.metrics) == metric_keys and all(np.isfinite(v) for v in r.metrics.values())
+        assert r.eval_images == len(task_data(load_run(out)).val) and r.latency_p50_ms > 0
+    written = json.loads((out / "export" / "export.json").read_text())
+    assert [f["format"] for f in written["formats"]] == ["float32", "int8"]
+    assert set(written["formats"][1]["metrics"]) == metric_keys and written["task"] == task
+    assert "int8 - float32:" in summary(report)
+
+
+def test_float_scores_through_edge_match_training(runs):
+    """The float32 model scored through edge agrees with train's own validation of the Keras model."""
+    out, report = runs["classify"]
+    trained = json.loads((out / "run.json").read_text())["metrics"]
+    assert report.formats[0].metrics["top1"] == pytest.approx(trained["top1"], abs=1 / 6 + 1e-6)
+    out, report = runs["segment"]
+    trained = json.loads((out / "run.json").read_text())["metrics"]
+    assert report.formats[0].metrics["pixel_accuracy"] == pytest.approx(trained["pixel_accuracy"], abs=0.05)
+
+
+def _first_val_image(out: Path, task: str) -> Path:
+    data = task_data(load_run(out))
+    item = data.val[0]
+    return {"classify": lambda: item[0], "segment": lambda: item.image, "pose": lambda: item.image,
+            "enhance": lambda: item.low}[task]()
+
+
+@pytest.mark.parametrize("task", list(CASES))
+def test_edge_run_takes_the_task_from_metadata(runs, task, tmp_path):
+    out, report = runs[task]
+    model = out / "export" / "model_int8.tflite"
+    image = _first_val_image(out, task)
+    lines = tmp_path / "out.jsonl"
+    picture = tmp_path / "out.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge", "run", "--model", str(model), "--source", f"file://{image}",
+         "--sink", f"jsonl://{lines}", "--sink", f"file://{picture}", "--quiet", "--threads", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [json.loads(x) for x in lines.read_text().splitlines()]
+    assert CASES[task][3] in line
+    import cv2
+
+    written = cv2.imread(str(picture))
+    assert written is not None and written.shape[:2] == cv2.imread(str(image)).shape[:2]
