@@ -1,0 +1,142 @@
+"""`make demo` for pose, segmentation, low-light enhancement and classification.
+
+For each task, the same commands a user types, as subprocesses: ``python -m train TASK`` (which generates the
+task's synthetic set in ./data on first use) with a short, time-boxed schedule, ``python -m export RUN --formats
+float32,int8`` (parity, then scoring of both files through the edge runtime on the run's validation set), and
+``python -m edge run`` on a few validation images, the task taken from the model's metadata. ``run_tasks``
+returns, per task, the headline metric of each file, the int8 invoke latency and the training time; tools/demo.py
+adds them to out/summary.md.
+
+    python -m tools.demo_tasks --out out --runs runs --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+# Short schedules, chosen so all four tasks train in about 10 minutes on 2 cores (measured, see the README).
+TRAIN_ARGS: dict[str, list[str]] = {
+    "classify": ["--epochs", "10", "--input-size", "64", "--synth-train", "1500", "--synth-val", "200"],
+    "segment": ["--epochs", "10", "--input-size", "128"],
+    "pose": ["--epochs", "10", "--input-size", "128"],
+    "enhance": ["--epochs", "6"],
+}
+METRIC = {"classify": "top1", "segment": "miou", "pose": "oks_ap", "enhance": "psnr"}
+EDGE_IMAGES = 4  # validation images the edge runtime is run on, per task
+
+
+def _step(title: str, argv: list[str]) -> float:
+    print(f"\n=== {title}\n$ {' '.join(argv)}", flush=True)
+    start = time.perf_counter()
+    subprocess.run(argv, check=True)
+    return time.perf_counter() - start
+
+
+def _val_images(task: str, run: Path) -> list[Path]:
+    """Validation images of the run's data, as files the edge runtime can read (enhancement: darkened)."""
+    data = json.loads((run / "run.json").read_text())["data"]
+    root = Path(data["root"])
+    if task == "classify":
+        return sorted(Path(data["val"]).glob("*/*.png"))
+    if task == "segment":
+        names = Path(data["val"]).read_text().split()
+        return [p for n in names for p in [root / "JPEGImages" / f"{n}.png", root / "JPEGImages" / f"{n}.jpg"]
+                if p.is_file()]
+    if task == "pose":
+        return [root / im["file_name"] for im in json.loads(Path(data["val"]).read_text())["images"]]
+    if task == "enhance":
+        from train.enhance.data import darkened_pairs
+        from train.image_io import list_images
+
+        paths = list_images(Path(data["val"]))[:EDGE_IMAGES]
+        dark_dir = run / "edge_input"
+        dark_dir.mkdir(exist_ok=True)
+        out = []
+        for p, (low, _) in zip(paths, darkened_pairs(paths, int(data.get("darken_seed", 0)))):
+            out.append(dark_dir / f"{p.stem}.png")
+            cv2.imwrite(str(out[-1]), np.ascontiguousarray(low[..., ::-1]))
+        return out
+    raise ValueError(f"no demo for task {task!r}")
+
+
+def _edge_folder(task: str, run: Path) -> Path:
+    images = _val_images(task, run)[:EDGE_IMAGES]
+    if not images:
+        raise FileNotFoundError(f"{run}: its validation split has no images for the edge demo")
+    folder = run / "edge_demo_images"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    for p in images:
+        shutil.copy(p, folder / p.name)
+    return folder
+
+
+def run_task(task: str, out: Path, runs_root: Path, threads: int) -> dict:
+    py = sys.executable
+    run = runs_root / f"demo-{task}"
+    if (run / "run.json").is_file():  # a previous demo's run of this task: start afresh
+        shutil.rmtree(run)
+    train_s = _step(f"train {task} (short schedule)", [py, "-m", "train", task, "--out", str(run), *TRAIN_ARGS[task]])
+    export_s = _step(f"export {task}: float32 and int8, scored through edge",
+                     [py, "-m", "export", str(run), "--formats", "float32,int8", "--threads", str(threads),
+                      "--calib-samples", "100"])
+    folder = _edge_folder(task, run)
+    summary = out / f"{task}_int8.summary.json"
+    edge_s = _step(f"edge runtime, {task} int8 on {EDGE_IMAGES} validation images (task from the metadata)",
+                   [py, "-m", "edge", "run", "--model", str(run / "export" / "model_int8.tflite"),
+                    "--source", f"file://{folder}/", "--sink", f"jsonl://{out}/{task}_int8.jsonl",
+                    "--sink", f"file://{out}/{task}_int8/", "--threads", str(threads), "--quiet",
+                    "--summary", str(summary)])
+    report = json.loads((run / "export" / "export.json").read_text())
+    by = {f["format"]: f for f in report["formats"] if not f.get("variant")}
+    metric = METRIC[task]
+    return {"metric": metric, "float32": by["float32"]["metrics"][metric], "int8": by["int8"]["metrics"][metric],
+            "int8_invoke_ms_p50": by["int8"]["latency_p50_ms"], "train_seconds": round(train_s, 1),
+            "export_seconds": round(export_s, 1), "edge_seconds": round(edge_s, 1), "run": str(run),
+            "metrics": {fmt: r["metrics"] for fmt, r in by.items()}}
+
+
+def run_tasks(out: Path, runs_root: Path, threads: int, tasks: tuple[str, ...] = tuple(TRAIN_ARGS)) -> dict:
+    """Train, export and run each task; returns {task: {"metric", "float32", "int8", "int8_invoke_ms_p50",
+    "train_seconds", ...}} and writes it to ``out/tasks.json``."""
+    out, runs_root = Path(out), Path(runs_root)
+    out.mkdir(parents=True, exist_ok=True)
+    runs_root.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for task in tasks:
+        results[task] = run_task(task, out, runs_root, threads)
+        print(f"{task}: {results[task]['metric']} float32 {results[task]['float32']:.4f}, int8 "
+              f"{results[task]['int8']:.4f}, int8 invoke p50 {results[task]['int8_invoke_ms_p50']:.2f} ms, "
+              f"trained in {results[task]['train_seconds']:.0f} s", flush=True)
+    (out / "tasks.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=Path("out"))
+    p.add_argument("--runs", type=Path, default=Path("runs"))
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--tasks", default=",".join(TRAIN_ARGS), help="comma-separated subset of " + ", ".join(TRAIN_ARGS))
+    args = p.parse_args(argv)
+    tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+    unknown = [t for t in tasks if t not in TRAIN_ARGS]
+    if unknown:
+        print(f"error: unknown task(s) {unknown}; expected some of {', '.join(TRAIN_ARGS)}", file=sys.stderr)
+        return 2
+    run_tasks(args.out, args.runs, args.threads, tasks)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
