@@ -23,7 +23,7 @@ class EnhanceConfig:
     height: int = 120
     scale: int = 2  # training crops are scale x the model input: the curves are applied at that resolution
     channels: int = 24
-    weights: LossWeights = field(default_factory=LossWeights)
+    weights: LossWeights | None = None  # None: LossWeights.supervised() with pairs, zero-reference weights without
     darken: DarkenConfig = field(default_factory=DarkenConfig)
 
     def validate(self) -> "EnhanceConfig":
@@ -95,7 +95,13 @@ class EnhanceTask:
             yield x, {"low": x, "high": np.stack(highs), "paired": np.asarray(paired, np.float32)}
 
     def loss(self, t, curves, model):
-        return enhancement_loss(t["low"], curves, t["high"], t["paired"], self.cfg.weights)
+        return enhancement_loss(t["low"], curves, t["high"], t["paired"], self.weights)
+
+    @property
+    def weights(self) -> LossWeights:
+        if self.cfg.weights is not None:
+            return self.cfg.weights
+        return LossWeights.supervised() if self.train.mode in ("paired", "darken") else LossWeights()
 
     def evaluate(self, model) -> dict:
         if self._val is None:

@@ -23,6 +23,8 @@ class SegmentConfig:
     width: float = 0.35
     argmax: bool = False  # save the model with an ArgMax output instead of logits
     augment: bool = True
+    class_balance: float = 0.5  # class weight = frequency ** -class_balance (0 = plain cross-entropy)
+    balance_samples: int = 200  # training masks the class frequencies are counted on
 
     def validate(self) -> "SegmentConfig":
         if self.input_size % 32 or not 64 <= self.input_size <= 640:
@@ -50,8 +52,26 @@ class SegmentTask:
         self.batch_size, self.seed, self.data = batch_size, seed, data
         self.num_classes = len(train.labels)
         self._val = None
+        self._weights = None
+
+    def class_weights(self) -> np.ndarray:
+        """(C,) float32: freq ** -class_balance over up to ``balance_samples`` training masks, normalised so the
+        average pixel keeps weight 1, capped at 20x background's. Synthetic shapes cover ~8% of the pixels:
+        unweighted, a short run learns 'all background' (mIoU 0.17 at 91% pixel accuracy)."""
+        if self._weights is None:
+            counts = np.ones(self.num_classes, np.float64)
+            picks = np.random.default_rng([self.seed, 23]).permutation(len(self.train.samples))
+            for i in picks[: self.cfg.balance_samples]:
+                mask = self._resized(self.train.samples[i])[1]
+                counts += np.bincount(mask[mask != IGNORE].ravel(), minlength=self.num_classes)[: self.num_classes]
+            freq = counts / counts.sum()
+            w = np.power(freq, -float(self.cfg.class_balance))
+            w = np.minimum(w, 20.0 * w.min())
+            self._weights = (w / float((freq * w).sum())).astype(np.float32)
+        return self._weights
 
     def build(self):
+        self.class_weights()
         return build_segmenter(self.num_classes, self.cfg.input_size, self.cfg.width)
 
     def _resized(self, sample):
@@ -77,7 +97,8 @@ class SegmentTask:
         safe = tf.where(valid, targets, tf.zeros_like(targets))
         ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=logits)
         w = tf.cast(valid, tf.float32)
-        return {"loss": tf.reduce_sum(ce * w) / tf.maximum(tf.reduce_sum(w), 1.0)}
+        cw = tf.gather(tf.constant(self.class_weights()), safe) * w
+        return {"loss": tf.reduce_sum(ce * cw) / tf.maximum(tf.reduce_sum(w), 1.0)}
 
     def evaluate(self, model) -> dict:
         if self._val is None:
