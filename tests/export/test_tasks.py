@@ -114,3 +114,30 @@ def test_edge_run_takes_the_task_from_metadata(runs, task, tmp_path):
 
     written = cv2.imread(str(picture))
     assert written is not None and written.shape[:2] == cv2.imread(str(image)).shape[:2]
+
+
+@pytest.mark.parametrize("task, labels, message", [
+    ("depth", ["a"], "field 'task' is 'depth'; export supports detect, pose, segment, enhance, classify"),
+    ("classify", [], "field 'labels' is empty"),
+])
+def test_run_folder_names_an_unsupported_task_or_missing_labels(tmp_path, task, labels, message):
+    from export.errors import RunFolderError
+
+    spec = {"name": "r", "task": task, "labels": labels, "outputs": [{"name": "scores", "role": "scores"}],
+            "decode": {}, "input": {"width": 32, "height": 32, "channels": 3, "color": "RGB", "resize": "stretch",
+                                    "mean": [0, 0, 0], "std": [255, 255, 255]},
+            "data": {"format": "class_folders", "train": "t", "val": "v"}}
+    (tmp_path / "run.json").write_text(json.dumps(spec))
+    (tmp_path / "model.keras").write_bytes(b"")
+    with pytest.raises(RunFolderError, match=message):
+        load_run(tmp_path)
+
+
+def test_enhancement_run_without_labels_is_accepted(tmp_path):
+    spec = {"name": "r", "task": "enhance", "labels": [], "outputs": [{"name": "curves", "role": "curves"}],
+            "decode": {"kind": "curves"}, "input": {"width": 32, "height": 24, "channels": 3, "color": "RGB",
+                                                    "resize": "stretch", "mean": [0, 0, 0], "std": [255, 255, 255]},
+            "data": {"format": "darken", "train": "t", "val": "v"}}
+    (tmp_path / "run.json").write_text(json.dumps(spec))
+    (tmp_path / "model.keras").write_bytes(b"")
+    assert load_run(tmp_path).task == "enhance"
