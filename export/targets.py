@@ -119,14 +119,21 @@ _OP_IN_LINE = re.compile(r"Op#\d+ (\w+)\(")
 
 
 def gpu_coverage(model_bytes: bytes, file: str) -> Coverage:
-    """TensorFlow's analyzer with gpu_compatibility=True: ops it says the GPU delegate will not run, and why."""
+    """Ops the GPU delegate would leave on the CPU, with the reason.
+
+    Two sources: TensorFlow's analyzer with gpu_compatibility=True (its warnings are kept verbatim), and the
+    delegate's op list in ``facts/gpu_ops.json``, because the analyzer in the TF 2.21 pip wheel has its GPU checks
+    compiled out and calls every model compatible. Custom and Flex ops never run on the GPU delegate.
+    """
     import tensorflow as tf
 
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         tf.lite.experimental.Analyzer.analyze(model_content=model_bytes, gpu_compatibility=True)
     text = buf.getvalue()
-    cov = Coverage("gpu", file, notes=["tf.lite.experimental.Analyzer.analyze(gpu_compatibility=True)"])
+    table = op_list("gpu")
+    cov = Coverage("gpu", file, notes=["tf.lite.experimental.Analyzer.analyze(gpu_compatibility=True)",
+                                       f"op list: {table['source']}"])
     lines = text.splitlines()
     for i, line in enumerate(lines):
         match = _GPU_LINE.search(line)
@@ -135,9 +142,17 @@ def gpu_coverage(model_bytes: bytes, file: str) -> Coverage:
         op = _OP_IN_LINE.search(lines[i - 1]) if i else None
         name = op.group(1) if op else "model"
         cov.unsupported[name] = match.group(1).strip()
-    if "GPU COMPATIBILITY WARNING" not in text and "compatible with GPU delegate" not in text.lower():
-        cov.notes.append("analyzer output had no GPU verdict: " + text.strip().splitlines()[-1] if text.strip() else
-                         "analyzer printed nothing")
+    allowed = set(table["ops"])
+    for name in _op_names(model_bytes):
+        if name in cov.unsupported:
+            continue
+        if name == "CUSTOM" or name.startswith("Flex"):
+            cov.unsupported[name] = "custom or Flex (TF select) op: the GPU delegate runs builtin ops only"
+        elif name not in allowed:
+            cov.unsupported[name] = "not supported by the GPU delegate (not in its op list)"
+    if cov.unsupported and "looks compatible with GPU delegate" in text:
+        cov.notes.append("the analyzer called this model compatible; the op list disagrees (its GPU checks are "
+                         "compiled out of this TensorFlow build)")
     cov.supported = [n for n in _op_names(model_bytes) if n not in cov.unsupported]
     return cov
 
