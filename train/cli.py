@@ -9,6 +9,14 @@ import time
 from pathlib import Path
 
 DEFAULT_SYNTH = Path("data/synth")
+STRATEGIES = ("auto", "default", "mirrored", "multiworker")  # train/distribute.py (kept TensorFlow-free here)
+
+
+def add_strategy_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                   help="tf.distribute strategy: auto (multi-worker with TF_CONFIG, mirrored on several GPUs, "
+                        "else default), default, mirrored (all GPUs, or EDGEVISION_LOGICAL_CPUS CPU devices), "
+                        "multiworker (needs TF_CONFIG); see docs/training.md")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--weights", help="initial weights: a .keras model or .h5 weights file (matched by layer name)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_strategy_option(d)
     from .task_cli import add_task_parsers
 
     add_task_parsers(sub)
@@ -67,9 +76,13 @@ def _detect(args) -> int:
 
     cfg = TrainConfig(out=args.out, epochs=args.epochs, batch=args.batch, input_size=args.input_size,
                       width=args.width, lr=args.lr, seed=args.seed, resume=args.resume, weights=args.weights,
-                      show_progress=not args.no_progress)
+                      show_progress=not args.no_progress, strategy=args.strategy)
     t0 = time.time()
     run = train_detector(cfg, data)
+    from .distribute import is_chief_process
+
+    if not is_chief_process(args.strategy):
+        return 0
     print(f"run folder {args.out}: mAP@0.5 {run['metrics'].get('map50')}, "
           f"mAP@0.5:0.95 {run['metrics'].get('map50_95')}, {time.time() - t0:.0f} s")
     return 0

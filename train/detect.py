@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ import tf_keras as keras
 from tqdm import tqdm
 
 from .datasets import LoadedData
+from .distribute import CheckpointFolder, pick_distribution
 from .evaluate import evaluate
 from .loss import LossConfig, detection_loss
 from .model import DetectorConfig, build_detector, load_weights_file
@@ -44,20 +44,9 @@ class TrainConfig:
     weights: str | None = None
     allow_small_input: bool = False  # tests only: inputs below 192
     show_progress: bool = True
+    strategy: str = "auto"  # train/distribute.py: auto, default, mirrored or multiworker
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     loss: LossConfig = field(default_factory=LossConfig)
-
-
-def pick_strategy() -> tuple[tf.distribute.Strategy, bool]:
-    """(strategy, mixed precision?): multi-worker with TF_CONFIG, mirrored on several GPUs, else default."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if os.environ.get("TF_CONFIG"):
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    elif len(gpus) > 1:
-        strategy = tf.distribute.MirroredStrategy()
-    else:
-        strategy = tf.distribute.get_strategy()
-    return strategy, bool(gpus)
 
 
 def _check_resume(paths: RunPaths, cfg: TrainConfig, labels) -> None:
@@ -71,8 +60,10 @@ def _check_resume(paths: RunPaths, cfg: TrainConfig, labels) -> None:
         raise TrainConfigError(f"--resume {paths.root}: options differ from the interrupted run ({detail})")
 
 
-def _prepare_folder(cfg: TrainConfig, labels) -> RunPaths:
+def _prepare_folder(cfg: TrainConfig, labels, is_chief: bool = True) -> RunPaths:
     paths = RunPaths(Path(cfg.out).resolve())
+    if not is_chief:  # multi-worker: the chief checks and owns the folder; this worker writes nowhere in it
+        return paths
     if cfg.resume:
         if not paths.checkpoints.is_dir() or not tf.train.latest_checkpoint(str(paths.checkpoints)):
             raise TrainConfigError(f"--resume: {paths.checkpoints} holds no checkpoint to continue from")
@@ -94,19 +85,33 @@ def _float32_copy(model, config: DetectorConfig, allow_small: bool):
     return clean
 
 
+def _from_checkpoint(config: DetectorConfig, cfg: TrainConfig, checkpoint: str):
+    """Multi-worker chief: a plain float32 model read back from the checkpoint every worker just saved.
+    Reading the distributed variables directly would be a collective step the other workers never join."""
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    with tf.distribute.get_strategy().scope():
+        clean = build_detector(config, allow_small=cfg.allow_small_input)
+    keras.mixed_precision.set_global_policy(policy)
+    tf.train.Checkpoint(model=clean).restore(checkpoint).expect_partial()
+    return clean
+
+
 def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:
-    """Train (or resume) into ``cfg.out``; returns the final run.json dict."""
+    """Train (or resume) into ``cfg.out``; returns the final run.json dict (every worker returns it)."""
     if cfg.epochs < 1 or cfg.batch < 1:
         raise TrainConfigError(f"--epochs {cfg.epochs} and --batch {cfg.batch} must be at least 1")
+    dist = pick_distribution(cfg.strategy)  # first: multi-worker must start before TensorFlow runs anything
+    strategy, mixed, chief = dist.strategy, dist.mixed_precision, dist.is_chief
+    log.info("strategy %s: %d replica(s), chief %s", dist.kind, strategy.num_replicas_in_sync, chief)
     labels = data.labels
     model_cfg = DetectorConfig(num_classes=len(labels), input_size=cfg.input_size, width=cfg.width)
     model_cfg.validate(allow_small=cfg.allow_small_input)
-    paths = _prepare_folder(cfg, labels)
+    paths = _prepare_folder(cfg, labels, chief)
     tf.random.set_seed(cfg.seed)
     np.random.seed(cfg.seed)
-    strategy, mixed = pick_strategy()
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
-    steps = len(data.train.records) // cfg.batch
+    steps = len(data.train.records) // cfg.batch  # --batch is the global batch, split over the replicas
     if steps < 1:
         raise TrainConfigError(f"--batch {cfg.batch} is larger than the {len(data.train.records)} training images")
     with strategy.scope():
@@ -121,18 +126,33 @@ def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:
             optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
-    manager = tf.train.CheckpointManager(ckpt, str(paths.checkpoints), max_to_keep=3)
-    if cfg.resume:
-        ckpt.restore(manager.latest_checkpoint).expect_partial()
-        log.info("resumed %s after epoch %d", manager.latest_checkpoint, int(epoch_var.numpy()))
-        truncate_history(paths, int(epoch_var.numpy()))
+    folder = CheckpointFolder(paths.checkpoints, chief)
+    try:
+        return _train(cfg, data, dist, model_cfg, paths, model, optimizer, epoch_var, ckpt, folder, steps)
+    finally:
+        folder.cleanup()
+
+
+def _train(cfg, data, dist, model_cfg, paths, model, optimizer, epoch_var, ckpt, folder, steps) -> dict:
+    strategy, mixed, chief, labels = dist.strategy, dist.mixed_precision, dist.is_chief, data.labels
+    show = cfg.show_progress and chief
+    manager = tf.train.CheckpointManager(ckpt, str(folder.path), max_to_keep=3)
+    if cfg.resume:  # every worker restores the chief's checkpoint (a folder they all see)
+        latest = tf.train.latest_checkpoint(str(paths.checkpoints))
+        if latest is None:
+            raise TrainConfigError(f"--resume: {paths.checkpoints} holds no checkpoint to continue from")
+        ckpt.restore(latest).expect_partial()
+        log.info("resumed %s after epoch %d", latest, int(epoch_var.numpy()))
+        if chief:
+            truncate_history(paths, int(epoch_var.numpy()))
     run = build_run_json(name=paths.root.name, labels=labels, model_json=model_cfg.to_json(),
                          num_anchors=model_cfg.num_anchors(), data=data.info)
-    if cfg.resume:
+    if cfg.resume and chief:
         previous = read_run_json(paths.root)
         run["created"] = previous.get("created", run["created"])
         run["metrics"] = previous.get("metrics", {})
-    write_json_atomic(paths.run_json, run)
+    if chief:
+        write_json_atomic(paths.run_json, run)
 
     train_ds = strategy.experimental_distribute_dataset(
         make_dataset(data.train.records, model_cfg, cfg.batch, True, cfg.augment, cfg.seed))
@@ -142,6 +162,7 @@ def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:
         with tf.GradientTape() as tape:
             pred = model(images, training=True)
             total, cls_loss, box_loss = detection_loss(pred, targets, num_classes, cfg.loss)
+            # each replica's loss is a mean over its own slice; the gradients are summed over replicas
             scaled = total / replicas
             if mixed:
                 scaled = optimizer.get_scaled_loss(scaled)
@@ -160,26 +181,33 @@ def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.time()
         sums = np.zeros(3)
-        bar = tqdm(train_ds, total=steps, desc=f"epoch {epoch}/{cfg.epochs}", disable=not cfg.show_progress,
-                   dynamic_ncols=True)
-        for n, (images, targets) in enumerate(bar, start=1):
+        batches = iter(train_ds)  # exactly `steps` steps on every worker, so the collectives stay in step
+        bar = tqdm(range(1, steps + 1), desc=f"epoch {epoch}/{cfg.epochs}", disable=not show, dynamic_ncols=True)
+        for n in bar:
+            images, targets = next(batches)
             sums += [float(v) for v in train_step(images, targets)]
             bar.set_postfix(loss=f"{sums[0] / n:.3f}", cls=f"{sums[1] / n:.3f}", box=f"{sums[2] / n:.3f}")
         train_s = time.time() - t0
-        result = evaluate(model, data.val.records, model_cfg.input_size)
-        metrics = {"map50": round(result.map50, 4), "map50_95": round(result.map50_95, 4)}
         epoch_var.assign(epoch)
-        manager.save(checkpoint_number=epoch)
-        row = {"epoch": epoch, "loss": sums[0] / max(n, 1), "cls_loss": sums[1] / max(n, 1),
-               "box_loss": sums[2] / max(n, 1), "val_map50": metrics["map50"], "val_map50_95": metrics["map50_95"],
+        manager.save(checkpoint_number=epoch)  # collective under multi-worker: every worker saves
+        if not chief:
+            continue
+        scored = _from_checkpoint(model_cfg, cfg, manager.latest_checkpoint) if dist.multiworker else model
+        result = evaluate(scored, data.val.records, model_cfg.input_size)
+        metrics = {"map50": round(result.map50, 4), "map50_95": round(result.map50_95, 4)}
+        row = {"epoch": epoch, "loss": sums[0] / steps, "cls_loss": sums[1] / steps,
+               "box_loss": sums[2] / steps, "val_map50": metrics["map50"], "val_map50_95": metrics["map50_95"],
                "train_seconds": round(train_s, 2), "seconds": round(time.time() - t0, 2)}
         append_history(paths, row)
         run["metrics"] = metrics
         write_json_atomic(paths.run_json, run)
         log.info("epoch %d: %s", epoch, json.dumps(row))
-        if cfg.show_progress:
+        if show:
             print(f"epoch {epoch}: loss {row['loss']:.3f}  mAP@0.5 {metrics['map50']:.3f}  "
                   f"mAP@0.5:0.95 {metrics['map50_95']:.3f}  ({row['seconds']:.0f} s)", flush=True)
-    _float32_copy(model, model_cfg, cfg.allow_small_input).save(paths.model)
-    write_json_atomic(paths.run_json, run)
+    if chief:
+        final = (_from_checkpoint(model_cfg, cfg, tf.train.latest_checkpoint(str(paths.checkpoints)))
+                 if dist.multiworker else _float32_copy(model, model_cfg, cfg.allow_small_input))
+        final.save(paths.model)
+        write_json_atomic(paths.run_json, run)
     return run

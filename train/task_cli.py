@@ -25,6 +25,9 @@ def _common(p: argparse.ArgumentParser, epochs: int, batch: int, size: int, lr: 
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--synth-train", type=int, default=None, help="synthetic training images (no --data)")
     p.add_argument("--synth-val", type=int, default=None, help="synthetic validation images (no --data)")
+    from .cli import add_strategy_option
+
+    add_strategy_option(p)
 
 
 def add_task_parsers(sub) -> None:
@@ -59,7 +62,7 @@ def _fit_config(args):
     from .task_fit import FitConfig
 
     return FitConfig(out=args.out, epochs=args.epochs, batch_size=args.batch, learning_rate=args.lr,
-                     resume=args.resume, seed=args.seed)
+                     resume=args.resume, seed=args.seed, strategy=args.strategy)
 
 
 def _synth_counts(args, train: int, val: int) -> tuple[int, int]:
@@ -67,14 +70,15 @@ def _synth_counts(args, train: int, val: int) -> tuple[int, int]:
 
 
 def _classify(args):
-    from .classify.data import generate_synthetic, read_dataset
+    from .classify.data import generate_synthetic, read_dataset, synthetic_matches
     from .classify.task import ClassifyConfig, ClassifyTask
 
     root = args.data
     if root is None:
         root = SYNTH_ROOT / "synth-classify"
-        if not (root / "val").is_dir():
-            n_train, n_val = _synth_counts(args, 1000, 200)
+        n_train, n_val = _synth_counts(args, 1000, 200)
+        # regenerated when the cached set was made by another generator version, size, seed or count
+        if not synthetic_matches(root, n_train, n_val, args.input_size, args.seed):
             print(f"no --data given: generating the synthetic classification set in {root}", flush=True)
             generate_synthetic(root, n_train, n_val, size=args.input_size, seed=args.seed)
     train, val = read_dataset(root)
@@ -155,6 +159,10 @@ def run_task(args) -> int:
     spec = _BUILDERS[args.command](args)
     t0 = time.time()
     result = fit(spec, _fit_config(args))
+    from .distribute import is_chief_process
+
+    if not is_chief_process(args.strategy):
+        return 0
     shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
     print(f"run folder {args.out}: {shown}, {time.time() - t0:.0f} s")
     return 0

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from .distribute import CheckpointFolder, pick_distribution
 from .run_folder import (INPUT_MEAN, INPUT_STD, RUN_FORMAT, RUN_VERSION, RunPaths, append_history, read_history,
                          truncate_history, utc_now, write_json_atomic)
 
@@ -39,6 +40,7 @@ class FitConfig:
     seed: int = 0
     name: str = ""
     bn_momentum: float = 0.9
+    strategy: str = "auto"  # train/distribute.py: auto, default, mirrored or multiworker
 
     def validate(self) -> "FitConfig":
         if int(self.epochs) < 1:
@@ -110,24 +112,41 @@ def _dataset(spec: TaskSpec, epoch: int) -> tf.data.Dataset:
         raise TaskConfigError("the training set produced no batch; is it empty or smaller than --batch?")
     signature = tf.nest.map_structure(
         lambda a: tf.TensorSpec((None,) + np.asarray(a).shape[1:], tf.as_dtype(np.asarray(a).dtype)), first)
-    return tf.data.Dataset.from_generator(lambda: spec.batches(epoch), output_signature=signature).prefetch(2)
+    ds = tf.data.Dataset.from_generator(lambda: spec.batches(epoch), output_signature=signature).prefetch(2)
+    options = tf.data.Options()  # a generator has no files to shard: each worker takes its part of every batch
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)
+
+
+def _from_checkpoint(spec: TaskSpec, checkpoint: str) -> keras.Model:
+    """Multi-worker chief: the trained model in plain variables, read back from the checkpoint every worker
+    just saved (reading the distributed variables would be a collective step the others never join)."""
+    with tf.distribute.get_strategy().scope():
+        copy = spec.build()
+    tf.train.Checkpoint(model=copy).restore(checkpoint).expect_partial()
+    return copy
 
 
 def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None = None) -> FitResult:
-    """Train ``spec`` for cfg.epochs (float32), one checkpoint per epoch, and write the run folder."""
-    from .detect import pick_strategy  # the detector's strategy choice: multi-worker, mirrored or default
+    """Train ``spec`` for cfg.epochs (float32), one checkpoint per epoch, and write the run folder.
 
+    Under multi-worker training only the chief writes the run folder (train/distribute.py); the others
+    return a FitResult with the final metrics left empty.
+    """
     cfg.validate()
+    dist = pick_distribution(cfg.strategy)  # first: multi-worker must start before TensorFlow runs anything
+    strategy, chief = dist.strategy, dist.is_chief
+    log.info("strategy %s: %d replica(s), chief %s", dist.kind, strategy.num_replicas_in_sync, chief)
     paths = RunPaths(Path(cfg.out).resolve())
-    if cfg.resume:
-        if not tf.train.latest_checkpoint(str(paths.checkpoints)):
-            raise TaskConfigError(f"--resume: {paths.checkpoints} holds no checkpoint to continue from")
-    elif paths.root.exists() and any(paths.root.iterdir()):
-        raise TaskConfigError(f"--out {paths.root} already holds a run; pass --resume to continue it "
-                              "or choose another folder")
-    paths.checkpoints.mkdir(parents=True, exist_ok=True)
+    if chief:
+        if cfg.resume:
+            if not tf.train.latest_checkpoint(str(paths.checkpoints)):
+                raise TaskConfigError(f"--resume: {paths.checkpoints} holds no checkpoint to continue from")
+        elif paths.root.exists() and any(paths.root.iterdir()):
+            raise TaskConfigError(f"--out {paths.root} already holds a run; pass --resume to continue it "
+                                  "or choose another folder")
+        paths.checkpoints.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg.seed)
-    strategy, _ = pick_strategy()
     keras.mixed_precision.set_global_policy("float32")
     with strategy.scope():
         model = spec.build()
@@ -137,14 +156,27 @@ def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None 
         optimizer = keras.optimizers.Adam(cfg.learning_rate, global_clipnorm=10.0)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
-    manager = tf.train.CheckpointManager(ckpt, str(paths.checkpoints), max_to_keep=3)
+    folder = CheckpointFolder(paths.checkpoints, chief)
+    try:
+        return _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_epoch)
+    finally:
+        folder.cleanup()
+
+
+def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_epoch) -> FitResult:
+    strategy, chief = dist.strategy, dist.is_chief
+    manager = tf.train.CheckpointManager(ckpt, str(folder.path), max_to_keep=3)
     created = None
-    if cfg.resume:
-        ckpt.restore(manager.latest_checkpoint).expect_partial()
-        truncate_history(paths, int(epoch_var.numpy()))
-        if paths.run_json.is_file():
-            created = json.loads(paths.run_json.read_text()).get("created")
-        log.info("resumed %s after epoch %d", manager.latest_checkpoint, int(epoch_var.numpy()))
+    if cfg.resume:  # every worker restores the chief's checkpoint (a folder they all see)
+        latest = tf.train.latest_checkpoint(str(paths.checkpoints))
+        if latest is None:
+            raise TaskConfigError(f"--resume: {paths.checkpoints} holds no checkpoint to continue from")
+        ckpt.restore(latest).expect_partial()
+        if chief:
+            truncate_history(paths, int(epoch_var.numpy()))
+            if paths.run_json.is_file():
+                created = json.loads(paths.run_json.read_text()).get("created")
+        log.info("resumed %s after epoch %d", latest, int(epoch_var.numpy()))
     created = created or utc_now()
     replicas = strategy.num_replicas_in_sync
 
@@ -153,6 +185,7 @@ def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None 
             out = model(x, training=True)
             parts = spec.loss(y, out, model)
             total = parts["loss"] + tf.add_n(model.losses) if model.losses else parts["loss"]
+            # each replica's loss is a mean over its slice; gradients are summed over the replicas.
             scaled = total / replicas  # inside the tape, or the gradient is None
         grads = tape.gradient(scaled, model.trainable_variables)
         optimizer.apply_gradients([(g, v) for g, v in zip(grads, model.trainable_variables) if g is not None])
@@ -175,9 +208,12 @@ def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None 
                 sums[k] = sums.get(k, 0.0) + float(v)
             n += 1
         train_s = time.time() - t0
-        metrics = {k: round(float(v), 5) for k, v in spec.evaluate(model).items()}
         epoch_var.assign(epoch + 1)
-        manager.save(checkpoint_number=epoch + 1)
+        manager.save(checkpoint_number=epoch + 1)  # collective under multi-worker: every worker saves
+        if not chief:
+            continue
+        scored = _from_checkpoint(spec, manager.latest_checkpoint) if dist.multiworker else model
+        metrics = {k: round(float(v), 5) for k, v in spec.evaluate(scored).items()}
         row = {"epoch": epoch + 1, **{k: v / max(n, 1) for k, v in sums.items()},
                **{f"val_{k}": v for k, v in metrics.items()}, "train_seconds": round(train_s, 2),
                "seconds": round(time.time() - t0, 2)}
@@ -187,9 +223,13 @@ def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None 
         log.info("epoch %d: %s", epoch + 1, json.dumps(row))
         if on_epoch:
             on_epoch(row)
+    if not chief:
+        return FitResult(paths, {}, [])
+    final = (_from_checkpoint(spec, tf.train.latest_checkpoint(str(paths.checkpoints))) if dist.multiworker
+             else model)
     if not metrics:  # resumed a finished run: score what is there
-        metrics = {k: round(float(v), 5) for k, v in spec.evaluate(model).items()}
-    spec.inference_model(model).save(paths.model)
+        metrics = {k: round(float(v), 5) for k, v in spec.evaluate(final).items()}
+    spec.inference_model(final).save(paths.model)
     write_json_atomic(paths.run_json, build_task_run_json(cfg.name, spec.task, spec.run_fields(), metrics, created))
     return FitResult(paths, metrics, read_history(paths))
 
