@@ -26,7 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "cluster, qat, pqat, cqat (each adds model_<mode>_<format>.tflite)")
     p.add_argument("--sparsity", type=float, default=0.5, help="target sparsity for prune/pqat, in (0, 1)")
     p.add_argument("--clusters", type=int, default=16, help="clusters per kernel for cluster/cqat")
-    p.add_argument("--finetune-steps", type=int, default=200, help="fine-tune steps for every optimisation mode")
+    p.add_argument("--finetune-steps", type=int, default=400, help="fine-tune steps (batch 8) for every optimisation "
+                   "mode; 2-5 min each on a shared 2-core host for the 192 px detector (docs/optimization.md)")
+    p.add_argument("--finetune-lr", type=float, default=2e-3, help="prune/cluster fine-tune learning rate, cosine-"
+                   "decayed to 2%% of it; pruning ramps over the first 40%% of the steps, then recovers")
+    p.add_argument("--qat-lr", type=float, default=1e-5, help="QAT (and PQAT/CQAT's QAT stage) learning rate")
     p.add_argument("--prune-frequency", type=int, default=10, help="steps between pruning mask updates")
     p.add_argument("--target", default="", help="comma-separated deployment targets, from: cpu, gpu, edgetpu, "
                    "nnapi (adds their formats and an op-coverage report)")
@@ -42,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return report_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        from .optimize import FineTune, OptimizeOptions, parse_modes
+        from .optimize import OptimizeOptions, parse_modes
         from .targets import formats_for, parse_targets
 
         targets = parse_targets(args.target) if args.target else []
@@ -53,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
             from .optimize import OptimizeError
 
             raise OptimizeError(f"--sparsity {args.sparsity} must lie strictly between 0 and 1")
-        opt = OptimizeOptions(args.sparsity, args.prune_frequency, args.clusters, FineTune(steps=args.finetune_steps))
+        from dataclasses import replace
+
+        from .optimize import DEFAULT_TUNE
+
+        tune = replace(DEFAULT_TUNE, steps=args.finetune_steps, learning_rate=args.finetune_lr)
+        opt = OptimizeOptions(args.sparsity, args.prune_frequency, args.clusters, tune, qat_learning_rate=args.qat_lr)
         if args.min_runtime:
             from .min_runtime import runtime_ops
 

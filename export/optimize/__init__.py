@@ -7,7 +7,7 @@ on the run's own training images, and keeps the output names (``detections``) st
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -29,12 +29,24 @@ MODES: dict[str, str] = {
 QUANTIZED_MODES = ("qat", "pqat", "cqat")  # their models carry fake-quant ops: export them with an int8 format
 
 
+# Measured on the 192 px synthetic detector (docs/optimization.md): pruning needs a high learning rate that decays
+# and steps at the final sparsity to recover; QAT needs a low one, or it walks away from the trained weights.
+DEFAULT_TUNE = FineTune(steps=400, batch_size=8, learning_rate=2e-3, final_lr_fraction=0.02)
+QAT_LEARNING_RATE = 1e-5
+
+
 @dataclass(frozen=True)
 class OptimizeOptions:
     sparsity: float = 0.5
     frequency: int = 10
     clusters: int = 16
-    tune: FineTune = field(default_factory=FineTune)
+    tune: FineTune = DEFAULT_TUNE  # prune, prune24, cluster and the first stage of pqat/cqat
+    prune_ramp: float = 0.4  # sparsity ramps over this fraction of the fine-tune, then holds while it recovers
+    qat_learning_rate: float = QAT_LEARNING_RATE  # QAT (and the QAT stage of pqat/cqat) fine-tunes at this rate
+
+    @property
+    def qat_tune(self) -> FineTune:
+        return replace(self.tune, learning_rate=self.qat_learning_rate)
 
 
 @dataclass
@@ -59,7 +71,7 @@ def parse_modes(text: str) -> list[str]:
 def optimize(mode: str, model, images: np.ndarray, options: OptimizeOptions = OptimizeOptions()) -> Optimized:
     """Run one mode on a clone of ``model``; the returned model keeps ``model``'s output names."""
     parse_modes(mode)
-    prune_cfg = PruneConfig(options.sparsity, options.frequency, tune=options.tune)
+    prune_cfg = PruneConfig(options.sparsity, options.frequency, tune=options.tune, ramp=options.prune_ramp)
     if mode == "prune":
         r = prune(model, images, prune_cfg)
         return Optimized(mode, r.model, r.report, [f"pruned {len(r.pruned_layers)} layers to {r.achieved:.3f}"])
@@ -71,17 +83,17 @@ def optimize(mode: str, model, images: np.ndarray, options: OptimizeOptions = Op
         r = cluster(model, images, cluster_cfg)
         return Optimized(mode, r.model, r.report, [f"{options.clusters} clusters in {len(r.clustered_layers)} layers"])
     if mode == "qat":
-        q = quantize_aware(model, images, QatConfig("default", options.tune))
+        q = quantize_aware(model, images, QatConfig("default", options.qat_tune))
     elif mode == "pqat":
         base = prune(model, images, prune_cfg).model
-        q = quantize_aware(base, images, QatConfig("prune_preserve", options.tune), teacher=model)
+        q = quantize_aware(base, images, QatConfig("prune_preserve", options.qat_tune), teacher=model)
     else:  # cqat
         base = cluster(model, images, cluster_cfg).model
-        q = quantize_aware(base, images, QatConfig("cluster_preserve", options.tune), teacher=model)
+        q = quantize_aware(base, images, QatConfig("cluster_preserve", options.qat_tune), teacher=model)
     notes = [f"float layers: {', '.join(q.float_layers)}"] if q.float_layers else []
     return Optimized(mode, q.model, q.report, notes)
 
 
-__all__ = ["MODES", "QUANTIZED_MODES", "FineTune", "OptimizeError", "OptimizeOptions", "Optimized",
+__all__ = ["DEFAULT_TUNE", "QAT_LEARNING_RATE", "MODES", "QUANTIZED_MODES", "FineTune", "OptimizeError", "OptimizeOptions", "Optimized",
            "optimize", "parse_modes", "prune", "cluster", "quantize_aware", "PruneConfig", "ClusterConfig",
            "QatConfig"]

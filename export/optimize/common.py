@@ -28,6 +28,7 @@ class FineTune:
     batch_size: int = 8
     learning_rate: float = 1e-4
     seed: int = 0
+    final_lr_fraction: float = 1.0  # cosine decay from learning_rate to learning_rate * this at the last step
 
     def validate(self) -> "FineTune":
         if not isinstance(self.steps, int) or self.steps < 1:
@@ -36,7 +37,18 @@ class FineTune:
             raise OptimizeError(f"fine-tune batch size {self.batch_size!r} must be a positive integer")
         if not 0.0 < float(self.learning_rate) < 1.0:
             raise OptimizeError(f"fine-tune learning rate {self.learning_rate!r} must lie in (0, 1)")
+        if not 0.0 <= float(self.final_lr_fraction) <= 1.0:
+            raise OptimizeError(f"fine-tune final learning-rate fraction {self.final_lr_fraction!r} must lie in [0, 1]")
         return self
+
+    def optimizer(self):
+        """Adam at ``learning_rate``, cosine-decayed to ``learning_rate * final_lr_fraction`` over ``steps``."""
+        import tf_keras as keras
+
+        rate = float(self.learning_rate)
+        if self.final_lr_fraction < 1.0:
+            rate = keras.optimizers.schedules.CosineDecay(rate, self.steps, alpha=float(self.final_lr_fraction))
+        return keras.optimizers.Adam(rate)
 
 
 def clone(model):
@@ -82,13 +94,12 @@ def freeze_batchnorm(model) -> None:
 def distill(student, images: np.ndarray, targets: np.ndarray, tune: FineTune, callbacks: Sequence = ()) -> None:
     """Fine-tune ``student`` for ``tune.steps`` batches to reproduce ``targets`` from ``images`` (MSE)."""
     import tensorflow as tf
-    import tf_keras as keras
 
     tune.validate()
     if len(images) == 0:
         raise OptimizeError("no training images to fine-tune on")
     freeze_batchnorm(student)
-    student.compile(optimizer=keras.optimizers.Adam(tune.learning_rate), loss="mse")
+    student.compile(optimizer=tune.optimizer(), loss="mse")
     data = (
         tf.data.Dataset.from_tensor_slices((images.astype(np.float32), targets.astype(np.float32)))
         .shuffle(len(images), seed=tune.seed, reshuffle_each_iteration=True)

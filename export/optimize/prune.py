@@ -25,6 +25,7 @@ class PruneConfig:
     begin_step: int = 0
     initial_sparsity: float = 0.0
     m_by_n: tuple[int, int] | None = None  # (2, 4): two zeros in every four input-channel weights
+    ramp: float = 1.0  # sparsity ramps up over this fraction of the steps after begin_step, then holds (recovery)
     tune: FineTune = field(default_factory=FineTune)
 
     def validate(self) -> "PruneConfig":
@@ -35,6 +36,8 @@ class PruneConfig:
             raise OptimizeError(f"initial sparsity {self.initial_sparsity!r} must lie in [0, target sparsity)")
         if not isinstance(self.frequency, int) or self.frequency < 1:
             raise OptimizeError(f"pruning frequency {self.frequency!r} must be a positive integer (steps)")
+        if not 0.0 < float(self.ramp) <= 1.0:
+            raise OptimizeError(f"pruning ramp {self.ramp!r} must lie in (0, 1] (fraction of the fine-tune steps)")
         if not isinstance(self.begin_step, int) or self.begin_step < 0:
             raise OptimizeError(f"pruning begin step {self.begin_step!r} must be a non-negative integer")
         if self.m_by_n is not None:
@@ -62,14 +65,15 @@ def make_schedule(cfg: PruneConfig):
     import tensorflow_model_optimization as tfmot
 
     steps = cfg.tune.steps
-    last = cfg.begin_step + ((steps - 1 - cfg.begin_step) // cfg.frequency) * cfg.frequency
+    ramp_end = cfg.begin_step + int(round(cfg.ramp * (steps - 1 - cfg.begin_step)))
+    last = cfg.begin_step + ((ramp_end - cfg.begin_step) // cfg.frequency) * cfg.frequency
     if cfg.m_by_n is not None:
         return tfmot.sparsity.keras.ConstantSparsity(0.5, cfg.begin_step, frequency=cfg.frequency)
     if last <= cfg.begin_step:
         raise OptimizeError(
             f"pruning schedule never fires: frequency {cfg.frequency} from begin step {cfg.begin_step} has no mask "
-            f"update after step {cfg.begin_step} within the {steps} fine-tune steps; use a frequency of at most "
-            f"{max(1, steps - 1 - cfg.begin_step)} or more steps")
+            f"update after step {cfg.begin_step} within the {steps} fine-tune steps (the ramp {cfg.ramp} ends at step "
+            f"{ramp_end}); use a frequency of at most {max(1, ramp_end - cfg.begin_step)}, a longer ramp or more steps")
     return tfmot.sparsity.keras.PolynomialDecay(
         initial_sparsity=float(cfg.initial_sparsity), final_sparsity=float(cfg.target_sparsity),
         begin_step=cfg.begin_step, end_step=last, frequency=cfg.frequency)

@@ -107,3 +107,18 @@ def test_pqat_preserves_sparsity_through_int8_export(model, images):
     exported = tflite_sparsity(convert(result.model, FORMATS["int8"], representative_from(images[:16])))
     pruned = [layer for layer in exported.layers if layer.kind != "DEPTHWISE_CONV_2D"]
     assert sum(layer.zeros for layer in pruned) / sum(layer.weights for layer in pruned) >= 0.49, exported.table()
+
+
+def test_pruning_ramp_ends_early_and_holds_the_final_sparsity(model, images):
+    result = prune(model, images, PruneConfig(0.5, frequency=2, ramp=0.5, tune=FineTune(steps=12, batch_size=8)))
+    assert result.firing_steps == (0, 2, 4, 6)  # the ramp ends at step 6 of 0..11; steps 7-11 hold 0.5
+    assert result.achieved >= 0.49
+
+
+def test_qat_activation_ranges_are_calibrated_not_left_at_plus_minus_6(model, images):
+    result = quantize_aware(model, images, QatConfig(tune=FineTune(steps=2, batch_size=8)))
+    ranges = {w.name: float(np.max(np.abs(w.numpy()))) for w in result.model.weights
+              if w.name.split("/")[-1].startswith(("output_max", "output_min"))}
+    assert ranges  # the QAT graph has activation range variables
+    # two steps of tfmot's own EMA (decay 0.999) would leave every range within 0.02 of 6.0
+    assert sum(abs(v - 6.0) > 0.1 for v in ranges.values()) >= len(ranges) // 2, ranges
