@@ -33,7 +33,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", nargs="?", default="runs/bench")
     p.add_argument("--out", default=None, help="export folder (default RUN/export_bench)")
-    p.add_argument("--steps", type=int, default=200, help="fine-tune steps of QAT and pruning")
+    p.add_argument("--steps", type=int, default=400, help="fine-tune steps (batch 8) of QAT and pruning")
+    p.add_argument("--lr", type=float, default=2e-3, help="pruning fine-tune learning rate (cosine decay to 2%%)")
+    p.add_argument("--qat-lr", type=float, default=1e-5, help="QAT fine-tune learning rate")
+    p.add_argument("--ramp", type=float, default=0.4, help="fraction of the steps over which sparsity ramps up")
     p.add_argument("--frequency", type=int, default=10, help="pruning mask update frequency (steps)")
     p.add_argument("--calib-samples", type=int, default=300)
     p.add_argument("--eval-images", type=int, default=None)
@@ -42,7 +45,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     from export.formats import parse_formats
-    from export.optimize import FineTune, OptimizeOptions
+    from dataclasses import replace
+
+    from export.optimize import DEFAULT_TUNE, OptimizeOptions
     from export.pipeline import ExportOptions, export_run
     from export.report import ReportOptions, build_report
 
@@ -52,7 +57,9 @@ def main(argv=None) -> int:
         options = ExportOptions(formats=parse_formats("float32,int8"), calib_samples=args.calib_samples, out_dir=out,
                                 threads=os.cpu_count() or 1, parity_images=16, evaluate=False,
                                 optimize=["qat", "prune"],
-                                optimize_options=OptimizeOptions(0.5, args.frequency, 16, FineTune(steps=args.steps)))
+                                optimize_options=OptimizeOptions(
+                                    0.5, args.frequency, 16, replace(DEFAULT_TUNE, steps=args.steps, learning_rate=args.lr),
+                                    prune_ramp=args.ramp, qat_learning_rate=args.qat_lr))
         export_run(args.run, options)
     t_export = time.time() - t0
     report = build_report(args.run, ReportOptions(export_dir=out, eval_images=args.eval_images,
@@ -61,7 +68,9 @@ def main(argv=None) -> int:
     f32, i8, qat, pf32 = by["float32"], by["int8"], by["qat/int8"], by["prune/float32"]
     n = max(report.header["threads"])
     print(f"\nrun {report.header['run']}: {report.header['images']} validation images, {report.header['host']}; "
-          f"export {t_export:.0f} s, fine-tune {args.steps} steps, calibration {args.calib_samples} images\n")
+          f"export {t_export:.0f} s, fine-tune {args.steps} steps (prune lr {args.lr:g}, ramp {args.ramp}, QAT lr "
+          f"{args.qat_lr:g}), calibration/fine-tune {args.calib_samples} images; load average "
+          f"{'/'.join(f'{v:.2f}' for v in os.getloadavg())}\n")
     print(f"{'variant':<14} {'mAP@0.5':>8} {'drop pt':>8} {'KiB':>8} {'gzip KiB':>9} {'gzip x':>7} {'sparsity':>9} "
           f"{'p50 1t ms':>10} {'p50 ' + str(n) + 't ms':>10}")
     for r in report.rows:
