@@ -85,3 +85,17 @@ def image_size(path: Path) -> tuple[int, int]:
     if img is None:
         raise AnnotationError(f"{path}: cannot be read as an image")
     return int(img.shape[1]), int(img.shape[0])
+
+
+def read_coco_document(json_path: Path) -> dict:
+    """A COCO JSON file (keypoints, polygons/RLE) with its three top-level lists, or an error naming the file."""
+    import json
+
+    try:
+        doc = json.loads(Path(json_path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise AnnotationError(f"{json_path}: cannot be read as COCO JSON ({exc})") from exc
+    for key in ("images", "annotations", "categories"):
+        if key not in doc:
+            raise AnnotationError(f"{json_path}: missing top-level {key!r}")
+    return doc

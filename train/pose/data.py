@@ -7,14 +7,13 @@ A broken record is an error naming the file and the annotation id.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..records import AnnotationError
+from ..records import AnnotationError, read_coco_document
 
 KEYPOINT_NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
                   "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
@@ -46,13 +45,7 @@ class PoseImage:
 
 def read_coco_keypoints(json_path: Path, image_root: Path | None = None) -> list[PoseImage]:
     json_path = Path(json_path)
-    try:
-        doc = json.loads(json_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise AnnotationError(f"{json_path}: cannot be read as COCO JSON ({exc})") from exc
-    for key in ("images", "annotations", "categories"):
-        if key not in doc:
-            raise AnnotationError(f"{json_path}: missing top-level {key!r}")
+    doc = read_coco_document(json_path)
     for cat in doc["categories"]:
         kps = cat.get("keypoints")
         if kps is not None and len(kps) != NUM_KEYPOINTS:

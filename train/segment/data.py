@@ -10,7 +10,6 @@ crowd regions = 255).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..image_io import read_rgb, write_image
-from ..records import AnnotationError
+from ..records import AnnotationError, read_coco_document
 from .masks import IGNORE, MaskError, annotation_mask, read_class_png
 
 VOC_LABELS = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -122,13 +121,7 @@ def _check_size(sample: SegSample) -> None:
 
 def read_coco_split(json_path: Path, image_root: Path | None = None) -> SegSplit:
     json_path = Path(json_path)
-    try:
-        doc = json.loads(json_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise AnnotationError(f"{json_path}: cannot be read as COCO JSON ({exc})") from exc
-    for key in ("images", "annotations", "categories"):
-        if key not in doc:
-            raise AnnotationError(f"{json_path}: missing top-level {key!r}")
+    doc = read_coco_document(json_path)
     cats = sorted(doc["categories"], key=lambda c: c["id"])
     if len(cats) > 254:
         raise AnnotationError(f"{json_path}: {len(cats)} categories; at most 254 fit a class map with 255 = ignore")
