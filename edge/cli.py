@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["bench", "pipeline"]:  # `edge bench pipeline ...` is another spelling of bench-pipeline
+        argv = ["bench-pipeline", *argv[2:]]
     args = build_parser().parse_args(argv)
     try:
         return int(args._main(args) or 0)

@@ -14,11 +14,13 @@ closed (videos get their index and stay playable).
 from __future__ import annotations
 
 import collections
+import os
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from .errors import EdgeError
@@ -204,6 +206,8 @@ class Pipeline:
                 previous[sig] = signal.signal(sig, lambda *_: self.stop())
         threads = [threading.Thread(target=fn, name=f"edge-{fn.__name__.strip('_')}", daemon=True)
                    for fn in (self._capture, self._infer, self._output)]
+        cv_threads = cv2.getNumThreads()
+        cv2.setNumThreads(opencv_threads(self.chain))
         try:
             for t in threads:
                 t.start()
@@ -213,6 +217,7 @@ class Pipeline:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            cv2.setNumThreads(cv_threads)
             self.stats.finished = time.monotonic()
             self._close_all()
         if self._errors:
@@ -225,6 +230,18 @@ class Pipeline:
                 closer()
             except EdgeError as exc:
                 self._errors.append(exc)
+
+
+def opencv_threads(chain: ModelChain) -> int:
+    """OpenCV's worker threads while the pipeline runs: the cores the interpreters leave free, at least one.
+
+    The interpreter's thread pool (XNNPACK) busy-waits between its own work items; OpenCV resizing and
+    converting in parallel on the same cores preempts those workers and slows every invoke more than the
+    parallel resize gains (measured with ``edge bench-pipeline``, docs/pipeline-benchmark.md).
+    """
+    cores = os.cpu_count() or 1
+    used = max((stage.engine.threads or cores for stage in chain.stages), default=1)
+    return max(1, cores - used)
 
 
 def make_record(result: FrameResult, task_json: dict) -> dict:

@@ -1,12 +1,14 @@
-"""``python -m edge bench-pipeline``: what the threaded pipeline costs, measured side by side in one run.
+"""``python -m edge bench pipeline`` (or ``bench-pipeline``): what the threaded pipeline costs, side by side.
 
-    python -m edge bench-pipeline --model ../shared/zoo/models/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite \
-        --clip ../shared/zoo/video/one-by-one-person-detection.mp4 --threads 2 --frames 150 --out docs/pipeline-benchmark.md
+    python -m edge bench pipeline --model ../shared/zoo/models/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite \
+        --clip ../shared/zoo/video/one-by-one-person-detection.mp4 --threads 2 --out docs/pipeline-benchmark.md
 
 Rows: bare invoke-only FPS (the ceiling), the pipeline into ``null://`` and into overlay + mp4 (ratios to the
 ceiling), a plain synchronous loop (read, resize, invoke, draw, write) for comparison, ``synthetic://`` at
 30 FPS live (latency p50 against invoke time, queue depth, drops), peak RSS of a fresh process running one
-model, and import + model load + first result in a fresh process. Prints figures; asserts nothing.
+model, and import + model load + first result in a fresh process. The file rows run in ``--rounds`` rounds,
+interleaved (bare, null, mp4, synchronous, bare, ...), and each row reports its median round, so a burst of
+other work on the machine hits every row alike instead of one. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli import Command
+from .errors import ConfigError
 
 _FRESH = r"""
 import time, sys, json
@@ -49,7 +52,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="the .tflite file (the zoo SSD for the documented figures)")
     p.add_argument("--clip", required=True, help="a video file (the zoo person clip)")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--frames", type=int, default=150, help="frames per file measurement")
+    p.add_argument("--frames", type=int, default=300, help="frames per file measurement and round")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the file rows (median reported)")
     p.add_argument("--live-seconds", type=float, default=10.0, help="length of the synthetic:// 30 FPS run")
     p.add_argument("--out", default=None, metavar="MD", help="also write the figures as a Markdown table")
 
@@ -117,19 +121,28 @@ def fresh_process(args, mode: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _median(values: list[float]) -> float:
+    return float(np.median(values))
+
+
 def measure(args) -> list[tuple[str, str, str]]:
     chain = _chain(args)
     rows = []
-    bare = bare_invoke(chain, args.clip, args.frames)
-    rows.append(("bare invoke-only", f"{bare['fps']:.1f} FPS (invoke p50 {bare['invoke_p50_ms']:.1f} ms)", "ceiling"))
-    null = pipeline_fps(chain, f"file://{args.clip}", ["null://"], args.frames)
-    rows.append(("pipeline -> null://", f"{null['fps']:.1f} FPS", f"{null['fps'] / bare['fps']:.2f}x (goal >= 0.90x)"))
+    bare, null, mp4, sync, p50 = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        mp4 = pipeline_fps(chain, f"file://{args.clip}", [f"file://{tmp}/bench.mp4"], args.frames)
-        rows.append(("pipeline -> overlay + mp4", f"{mp4['fps']:.1f} FPS", f"{mp4['fps'] / bare['fps']:.2f}x (goal >= 0.85x)"))
-        sync = synchronous_loop(chain, args.clip, Path(tmp) / "sync.mp4", args.frames)
-        rows.append(("plain synchronous loop -> overlay + mp4", f"{sync['fps']:.1f} FPS",
-                     f"{sync['fps'] / bare['fps']:.2f}x; pipeline is {mp4['fps'] / sync['fps']:.2f}x of it"))
+        for _ in range(args.rounds):
+            b = bare_invoke(chain, args.clip, args.frames)
+            bare.append(b["fps"])
+            p50.append(b["invoke_p50_ms"])
+            null.append(pipeline_fps(chain, f"file://{args.clip}", ["null://"], args.frames)["fps"])
+            mp4.append(pipeline_fps(chain, f"file://{args.clip}", [f"file://{tmp}/bench.mp4"], args.frames)["fps"])
+            sync.append(synchronous_loop(chain, args.clip, Path(tmp) / "sync.mp4", args.frames)["fps"])
+    b, n, m, s = _median(bare), _median(null), _median(mp4), _median(sync)
+    rows.append(("bare invoke-only", f"{b:.1f} FPS (invoke p50 {_median(p50):.1f} ms)", "ceiling"))
+    rows.append(("pipeline -> null://", f"{n:.1f} FPS", f"{n / b:.2f}x (goal >= 0.90x)"))
+    rows.append(("pipeline -> overlay + mp4", f"{m:.1f} FPS", f"{m / b:.2f}x (goal >= 0.85x)"))
+    rows.append(("plain synchronous loop -> overlay + mp4", f"{s:.1f} FPS",
+                 f"{s / b:.2f}x; pipeline is {m / s:.2f}x of it"))
     live = pipeline_fps(chain, "synthetic://?width=640&height=480&fps=30", ["null://"], int(args.live_seconds * 30))
     p50, invoke = live["latency_ms"]["p50"], live["stages_ms"]["infer"]
     rows.append(("synthetic:// 30 FPS live -> null://",
@@ -146,16 +159,24 @@ def measure(args) -> list[tuple[str, str, str]]:
 
 
 def _main(args: argparse.Namespace) -> int:
+    for name in ("threads", "frames", "rounds"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name} must be 1 or more, got {getattr(args, name)}")
+    if args.live_seconds <= 0:
+        raise ConfigError(f"--live-seconds must be positive, got {args.live_seconds}")
+    for flag, path in (("--model", args.model), ("--clip", args.clip)):
+        if not Path(path).is_file():
+            raise ConfigError(f"{flag} {path}: no such file")
     rows = measure(args)
     width = max(len(r[0]) for r in rows)
     for name, value, note in rows:
         print(f"{name:<{width}}  {value}  [{note}]")
     if args.out:
-        cmd = "python -m edge bench-pipeline " + " ".join(sys.argv[2:])
+        cmd = "python -m edge bench pipeline " + " ".join(a for a in sys.argv[1:] if a not in ("bench", "pipeline", "bench-pipeline"))
         text = ["# Pipeline benchmark", "",
                 f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}; "
                 f"model {Path(args.model).name}, clip {Path(args.clip).name}, {args.threads} threads, "
-                f"{args.frames} frames per file row; load average at the end {os.getloadavg()[0]:.1f} "
+                f"{args.frames} frames per file row and round, median of {args.rounds} interleaved rounds; load average at the end {os.getloadavg()[0]:.1f} "
                 f"on {os.cpu_count()} CPUs (other work on the machine slows every row alike). Command:", "",
                 f"    {cmd}", "",
                 "| measurement | figure | against the goal |", "|---|---|---|",
