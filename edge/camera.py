@@ -203,18 +203,18 @@ def open_v4l2(uri: str):
     parts = urlsplit(uri)
     device = parts.path or "/dev/video0"
     query = _options(uri, {"width", "height", "fps", "fourcc"})
+    width, height = _int_option(uri, query, "width", None), _int_option(uri, query, "height", None)
+    fps = _int_option(uri, query, "fps", None)
+    fourcc = query.get("fourcc")
+    if fourcc is not None and len(fourcc) != 4:
+        raise SourceError(f"{uri!r}: fourcc must be 4 characters such as MJPG or YUYV, got {fourcc!r}")
     if not os.path.exists(device):
         raise SourceError(f"{uri}: no such camera device {device} (is the camera plugged in? see ls /dev/video*)")
     cap = cv2.VideoCapture(device, cv2.CAP_V4L2)
     if not cap.isOpened():
         raise SourceError(f"{uri}: OpenCV could not open {device} with V4L2 (busy or not a capture device?)")
-    fourcc = query.get("fourcc")
     if fourcc is not None:
-        if len(fourcc) != 4:
-            raise SourceError(f"{uri!r}: fourcc must be 4 characters such as MJPG or YUYV, got {fourcc!r}")
         cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
-    width, height = _int_option(uri, query, "width", None), _int_option(uri, query, "height", None)
-    fps = _int_option(uri, query, "fps", None)
     if width:
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
     if height:
@@ -247,19 +247,27 @@ class Picamera2Source(Source):
 
     def __init__(self, uri: str, lores_size: tuple[int, int] | None = None):
         query = _options(uri, {"width", "height", "fps"})
+        netloc = urlsplit(uri).netloc or "0"
+        if not netloc.isdigit():
+            raise SourceError(f"{uri!r}: picamera2://N takes a camera number, got {netloc!r}")
+        index = int(netloc)
+        self.uri, self.name, self._index = uri, _display_name(uri), 0
+        self.size = (_int_option(uri, query, "width", 1280), _int_option(uri, query, "height", 720))
+        self.fps = float(_int_option(uri, query, "fps", 30))
         try:
             from picamera2 import Picamera2  # type: ignore[import-not-found]
         except ImportError:
             raise SourceError(f"{uri}: picamera2 is not importable; on a Raspberry Pi run "
                               "`sudo apt install python3-picamera2` and create the venv with "
                               "--system-site-packages") from None
-        index = int(urlsplit(uri).netloc or "0")
-        self.uri, self.name, self._index = uri, _display_name(uri), 0
-        self.size = (_int_option(uri, query, "width", 1280), _int_option(uri, query, "height", 720))
-        self.fps = float(_int_option(uri, query, "fps", 30))
-        self._cam = Picamera2(index)
+        try:
+            self._cam = Picamera2(index)
+        except (IndexError, RuntimeError) as exc:  # picamera2 raises IndexError when libcamera lists no camera
+            raise SourceError(f"{uri}: camera {index} is not available ({exc or type(exc).__name__}); check the "
+                              "ribbon cable and `rpicam-hello --list-cameras`") from None
         self._lores_size = lores_size
         self._config: dict | None = None
+        self._lores_width = 0
         self.last_lores: np.ndarray | None = None
 
     def request_model_size(self, size: tuple[int, int]) -> None:
@@ -270,6 +278,9 @@ class Picamera2Source(Source):
     def _start(self) -> None:
         self._config = picamera2_config(self.size, self._lores_size, self.fps)
         self._cam.configure(self._cam.create_video_configuration(**self._config))
+        if "lores" in self._config:
+            # libcamera may align the size; the lores array keeps the row padding (stride), cut off after conversion
+            self._lores_width = int(self._cam.camera_config["lores"]["size"][0])
         self._cam.start()
 
     def read(self) -> Frame | None:
@@ -279,8 +290,8 @@ class Picamera2Source(Source):
         try:
             main = request.make_array("main")
             if "lores" in self._config:
-                yuv = request.make_array("lores")
-                self.last_lores = cv2.cvtColor(yuv, cv2.COLOR_YUV420p2BGR)
+                yuv = request.make_array("lores")  # (h * 3 / 2, stride) I420, rows padded to the stride
+                self.last_lores = lores_to_bgr(yuv, self._lores_width)
         finally:
             request.release()
         self._index += 1
@@ -292,6 +303,16 @@ class Picamera2Source(Source):
         if self._config is not None:
             self._cam.stop()
         self._cam.close()
+
+
+def lores_to_bgr(yuv420: np.ndarray, width: int) -> np.ndarray:
+    """picamera2's YUV420 (I420) array, ``(height * 3 / 2, stride)``, to a BGR image ``width`` pixels wide.
+
+    Each Y row is ``stride`` bytes and each U/V row ``stride / 2``, so converting the whole array as an image
+    ``stride`` wide is exact; the padding columns are cut off afterwards.
+    """
+    bgr = cv2.cvtColor(yuv420, cv2.COLOR_YUV2BGR_I420)  # I420: U before V (OpenCV's YUV420p means YV12)
+    return np.ascontiguousarray(bgr[:, :width]) if width and bgr.shape[1] > width else bgr
 
 
 def picamera2_config(main_size: tuple[int, int], lores_size: tuple[int, int] | None, fps: float) -> dict:
