@@ -88,14 +88,15 @@ def _classify(args):
 
 
 def _segment(args):
-    from .segment.data import generate_synthetic, read_coco_split, read_voc_split
+    from .segment.data import generate_synthetic, read_coco_split, read_voc_split, synthetic_matches
     from .segment.task import SegmentConfig, SegmentTask
 
     root, fmt = args.data, args.format
     if root is None:
         root, fmt = SYNTH_ROOT / "synth-segment", "voc"
-        if not (root / "ImageSets" / "Segmentation" / "val.txt").is_file():
-            n_train, n_val = _synth_counts(args, 600, 100)
+        n_train, n_val = _synth_counts(args, 600, 100)
+        # regenerated when the cached set was made by another generator version, size, seed or count
+        if not synthetic_matches(root, n_train, n_val, args.input_size, args.seed):
             print(f"no --data given: generating the synthetic segmentation set in {root}", flush=True)
             generate_synthetic(root, n_train, n_val, size=args.input_size, seed=args.seed)
     if fmt == "voc":

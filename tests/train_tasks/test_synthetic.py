@@ -12,7 +12,7 @@ from train.classify.data import generate_synthetic as classify_synth, read_datas
 from train.enhance.data import generate_normal_images
 from train.pose.data import read_coco_keypoints
 from train.pose.synthetic import generate_synthetic as pose_synth, make_figure
-from train.segment.data import generate_synthetic as segment_synth, load_sample, read_voc_split
+from train.segment.data import SEGMENT_STYLE, generate_synthetic as segment_synth, load_sample, read_voc_split
 from train.synth import make_image, make_scene
 
 
@@ -41,7 +41,7 @@ def test_segmentation_masks_are_the_shapes(tmp_path):
     assert split.labels == ("background", "circle", "square", "triangle", "star", "cross")
     for i, sample in enumerate(split.samples):
         img, mask = load_sample(sample)
-        _, owner, _, classes = make_scene(np.random.default_rng([0, 200, i]), 96, 4)
+        _, owner, _, classes = make_scene(np.random.default_rng([0, 200, i]), 96, 4, SEGMENT_STYLE)
         expected = np.where(owner < 0, 0, np.asarray(classes + [0])[owner] + 1)
         assert np.array_equal(mask, expected)
         assert set(np.unique(mask)) <= set(range(6))

@@ -10,6 +10,8 @@ crowd regions = 255).
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +20,19 @@ import numpy as np
 
 from ..image_io import read_rgb, write_image
 from ..records import AnnotationError, read_coco_document
+from ..synth import LABELS, SceneStyle, make_scene
 from .masks import IGNORE, MaskError, annotation_mask, read_class_png
 
 VOC_LABELS = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
               "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
               "tvmonitor")
+
+
+# The synthetic set: shapes at least 6% of the side in radius (8 px at 128; CLASSIC's 3% left 4 px stars and
+# crosses that no model tells apart) on calmer backgrounds.
+SEGMENT_STYLE = SceneStyle(min_radius=0.06, max_radius=0.3, texture=0.5)
+SYNTH_VERSION = 2  # 1: CLASSIC style, no synth.json
+SYNTH_MARKER = "synth.json"
 
 
 @dataclass
@@ -144,20 +154,41 @@ def read_coco_split(json_path: Path, image_root: Path | None = None) -> SegSplit
     return SegSplit(("background",) + tuple(c["name"] for c in cats), samples)
 
 
+
+
+def synthetic_settings(train: int, val: int, size: int, seed: int, max_objects: int = 4) -> dict:
+    """What ``synth.json`` records: the generator version and every setting the images depend on."""
+    return {"version": SYNTH_VERSION, "train": train, "val": val, "size": size, "seed": seed,
+            "max_objects": max_objects}
+
+
+def synthetic_matches(out: Path, train: int, val: int, size: int, seed: int, max_objects: int = 4) -> bool:
+    """True when ``out`` holds the synthetic set this version generates with these settings."""
+    marker = Path(out) / SYNTH_MARKER
+    if not marker.is_file():
+        return False
+    try:
+        found = json.loads(marker.read_text())
+    except ValueError:
+        return False
+    return found == synthetic_settings(train, val, size, seed, max_objects)
+
+
 def generate_synthetic(out: Path, train: int = 400, val: int = 80, size: int = 128, seed: int = 0,
                        max_objects: int = 4) -> Path:
-    """The detection shapes with their exact class maps, written in VOC layout (+ labels.txt)."""
-    from ..synth import LABELS, make_scene
-
+    """The detection shapes (SEGMENT_STYLE) with their exact class maps, written in VOC layout (+ labels.txt),
+    plus ``synth.json`` naming the generator version and settings. Files of an earlier set are removed first."""
     out = Path(out)
     for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+        shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir(parents=True, exist_ok=True)
+    (out / SYNTH_MARKER).unlink(missing_ok=True)
     (out / "labels.txt").write_text("\n".join(("background",) + LABELS) + "\n")
     for split_index, (split, count) in enumerate((("train", train), ("val", val))):
         ids = []
         for i in range(count):
             rng = np.random.default_rng([seed, 200 + split_index, i])
-            img_bgr, owner, _, classes = make_scene(rng, size, max_objects)
+            img_bgr, owner, _, classes = make_scene(rng, size, max_objects, SEGMENT_STYLE)
             lut = np.asarray(list(classes) + [-1], np.int32) + 1  # owner -1 -> index -1 -> background 0
             mask = lut[owner].astype(np.uint8)
             stem = f"{split}_{i:06d}"
@@ -165,4 +196,5 @@ def generate_synthetic(out: Path, train: int = 400, val: int = 80, size: int = 1
             write_image(out / "SegmentationClass" / f"{stem}.png", mask)
             ids.append(stem)
         (out / "ImageSets" / "Segmentation" / f"{split}.txt").write_text("\n".join(ids) + "\n")
+    (out / SYNTH_MARKER).write_text(json.dumps(synthetic_settings(train, val, size, seed, max_objects)))
     return out
