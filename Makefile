@@ -44,7 +44,7 @@ demo: install
 # Installed only when missing and only when we are root with apt-get; otherwise those tests say why they skip.
 SYSTEM_PACKAGES := openssh-server openssh-client rsync chromium ffmpeg gstreamer1.0-tools \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp \
-	gir1.2-gst-rtsp-server-1.0 python3-gi
+	gir1.2-gst-rtsp-server-1.0 python3-gi xvfb xdotool
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import cv2
 
@@ -24,25 +25,44 @@ class NullSink(Sink):
 
 
 class DisplaySink(Sink):
-    """An OpenCV window showing the annotated frames. ``q`` or Esc in the window asks the pipeline to stop."""
+    """An OpenCV window showing the annotated frames. ``q`` or Esc in the window stops the pipeline.
+
+    GUI toolkits (OpenCV's Qt and GTK backends) must be driven from the thread that created the window, the
+    main thread: Qt blocks a ``cv2.imshow`` from another thread until the main thread runs its event loop,
+    which a pipeline waiting on its threads never does (a deadlock). So ``write`` (the output thread) only keeps
+    the newest image, and ``pump`` (called by the pipeline's main thread while it waits) shows it and reads keys.
+    """
 
     def __init__(self, title: str = "edge"):
         self.name = f"display://{title}"
         self.title = title
         self.closed_by_user = False
+        self.shown = 0
+        self._latest = None
+        self._lock = threading.Lock()
         if os.name != "nt" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             raise SinkError("display://: no screen (DISPLAY and WAYLAND_DISPLAY are unset); "
                             "use http://127.0.0.1:8080 to watch from a browser instead")
         try:
-            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+            cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no Qt toolbar
         except cv2.error:
             raise SinkError("display://: this OpenCV has no GUI support (opencv-python-headless); install "
                             "opencv-python instead, or watch through the http:// sink") from None
 
     def write(self, item: SinkItem) -> None:
-        cv2.imshow(self.title, item.image)
-        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+        with self._lock:
+            self._latest = item.image
+
+    def pump(self) -> bool:
+        """Show the newest frame and poll the keyboard (main thread only). True once the user asked to stop."""
+        with self._lock:
+            image, self._latest = self._latest, None
+        if image is not None:
+            cv2.imshow(self.title, image)
+            self.shown += 1
+        if (cv2.waitKey(1) & 0xFF) in (ord("q"), 27):
             self.closed_by_user = True
+        return self.closed_by_user
 
     def close(self) -> None:
         try:

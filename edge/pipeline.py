@@ -211,9 +211,15 @@ class Pipeline:
         try:
             for t in threads:
                 t.start()
+            pumps = [s for s in self.sinks if hasattr(s, "pump")]  # GUI sinks: driven from this (main) thread
             for t in threads:
                 while t.is_alive():
-                    t.join(0.2)
+                    t.join(0.01 if pumps else 0.2)
+                    for sink in pumps:
+                        if sink.pump():
+                            self.stop()
+            for sink in pumps:
+                sink.pump()  # the last frame stays on screen until the window closes
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
