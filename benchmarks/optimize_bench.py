@@ -38,6 +38,9 @@ def main(argv=None) -> int:
     p.add_argument("--qat-lr", type=float, default=1e-5, help="QAT fine-tune learning rate")
     p.add_argument("--ramp", type=float, default=0.4, help="fraction of the steps over which sparsity ramps up")
     p.add_argument("--frequency", type=int, default=10, help="pruning mask update frequency (steps)")
+    p.add_argument("--dense-share", type=float, default=None,
+                   help="share of the Conv2D/Dense weights (smallest layers) kept dense while the overall sparsity "
+                        "stays 0.5 (default: export.optimize.PRUNE_DENSE_SHARE)")
     p.add_argument("--calib-samples", type=int, default=300)
     p.add_argument("--eval-images", type=int, default=None)
     p.add_argument("--latency-runs", type=int, default=100)
@@ -47,11 +50,12 @@ def main(argv=None) -> int:
     from export.formats import parse_formats
     from dataclasses import replace
 
-    from export.optimize import DEFAULT_TUNE, OptimizeOptions
+    from export.optimize import DEFAULT_TUNE, PRUNE_DENSE_SHARE, OptimizeOptions
     from export.pipeline import ExportOptions, export_run
     from export.report import ReportOptions, build_report
 
     out = Path(args.out) if args.out else Path(args.run) / "export_bench"
+    dense_share = PRUNE_DENSE_SHARE if args.dense_share is None else args.dense_share
     t0 = time.time()
     if not args.reuse:
         options = ExportOptions(formats=parse_formats("float32,int8"), calib_samples=args.calib_samples, out_dir=out,
@@ -59,7 +63,8 @@ def main(argv=None) -> int:
                                 optimize=["qat", "prune"],
                                 optimize_options=OptimizeOptions(
                                     0.5, args.frequency, 16, replace(DEFAULT_TUNE, steps=args.steps, learning_rate=args.lr),
-                                    prune_ramp=args.ramp, qat_learning_rate=args.qat_lr))
+                                    prune_ramp=args.ramp, qat_learning_rate=args.qat_lr,
+                                    prune_dense_share=dense_share))
         export_run(args.run, options)
     t_export = time.time() - t0
     report = build_report(args.run, ReportOptions(export_dir=out, eval_images=args.eval_images,
@@ -69,7 +74,7 @@ def main(argv=None) -> int:
     n = max(report.header["threads"])
     print(f"\nrun {report.header['run']}: {report.header['images']} validation images, {report.header['host']}; "
           f"export {t_export:.0f} s, fine-tune {args.steps} steps (prune lr {args.lr:g}, ramp {args.ramp}, QAT lr "
-          f"{args.qat_lr:g}), calibration/fine-tune {args.calib_samples} images; load average "
+          f"{args.qat_lr:g}, pruning dense share {dense_share:g}), calibration/fine-tune {args.calib_samples} images; load average "
           f"{'/'.join(f'{v:.2f}' for v in os.getloadavg())}\n")
     print(f"{'variant':<14} {'mAP@0.5':>8} {'drop pt':>8} {'KiB':>8} {'gzip KiB':>9} {'gzip x':>7} {'sparsity':>9} "
           f"{'p50 1t ms':>10} {'p50 ' + str(n) + 't ms':>10}")
@@ -90,7 +95,8 @@ def main(argv=None) -> int:
     print(f"50% pruning mAP@0.5 loss                      {pf32.drop_points:+6.2f} pt   "
           f"{_verdict(pf32.drop_points <= 1.0)} (<= 1 point)")
     print(f"  (pruned sparsity: {pf32.sparsity:.3f} of all kernel weights, {pf32.sparsity_prunable:.3f} without "
-          f"depthwise kernels, which tfmot does not prune)")
+          f"depthwise kernels, which tfmot does not prune; the smallest layers holding {dense_share:.0%} of the "
+          f"Conv2D/Dense weights stay dense)")
     print(f"\nfull report: {', '.join(str(p) for p in report.files)}")
     return 0
 

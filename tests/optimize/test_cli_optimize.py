@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from export.cli import main
+from export.optimize import PRUNE_DENSE_SHARE
 from export.optimize.sparsity import tflite_sparsity
 
 
@@ -20,10 +21,16 @@ def test_prune_through_the_cli(trained_run, tmp_path, capsys):
     report = json.loads((tmp_path / "export.json").read_text())
     layers = report["optimize"]["prune"]["layers"]
     assert layers and all(name in printed for name in (layer["name"][:32] for layer in layers))
-    pruned = [layer for layer in layers if layer["kind"] != "DepthwiseConv2D"]
-    assert min(layer["sparsity"] for layer in pruned) >= 0.49
+    kernels = [layer for layer in layers if layer["kind"] != "DepthwiseConv2D"]
+    assert sum(layer["zeros"] for layer in kernels) / sum(layer["weights"] for layer in kernels) >= 0.49
+    # the default keeps the smallest layers (PRUNE_DENSE_SHARE of the weights) dense; the others prune harder
+    dense = [layer for layer in kernels if layer["sparsity"] == 0.0]
+    assert sum(layer["weights"] for layer in dense) <= PRUNE_DENSE_SHARE * sum(layer["weights"] for layer in kernels)
+    assert dense, "the detector's first conv and output convs are among its smallest layers"
+    assert max(layer["weights"] for layer in dense) <= min(layer["weights"] for layer in kernels if layer not in dense)
+    assert min(layer["sparsity"] for layer in kernels if layer not in dense) > 0.5
     exported = tflite_sparsity((tmp_path / "model_prune_float32.tflite").read_bytes())
-    kernels = [layer for layer in exported.layers if layer.kind != "DEPTHWISE_CONV_2D"]
-    assert sum(layer.zeros for layer in kernels) / sum(layer.weights for layer in kernels) >= 0.49
+    flat = [layer for layer in exported.layers if layer.kind != "DEPTHWISE_CONV_2D"]
+    assert sum(layer.zeros for layer in flat) / sum(layer.weights for layer in flat) >= 0.49
     dense = tflite_sparsity((tmp_path / "model_float32.tflite").read_bytes())
     assert dense.overall < 0.05
