@@ -91,16 +91,15 @@ def freeze_batchnorm(model) -> None:
             layer.trainable = False
 
 
-def distill(student, images: np.ndarray, targets: np.ndarray, tune: FineTune, callbacks: Sequence = (),
-            loss="mse") -> None:
-    """Fine-tune ``student`` for ``tune.steps`` batches to reproduce ``targets`` from ``images`` (``loss``: MSE)."""
+def distill(student, images: np.ndarray, targets: np.ndarray, tune: FineTune, callbacks: Sequence = ()) -> None:
+    """Fine-tune ``student`` for ``tune.steps`` batches to reproduce ``targets`` from ``images`` (MSE)."""
     import tensorflow as tf
 
     tune.validate()
     if len(images) == 0:
         raise OptimizeError("no training images to fine-tune on")
     freeze_batchnorm(student)
-    student.compile(optimizer=tune.optimizer(), loss=loss)
+    student.compile(optimizer=tune.optimizer(), loss="mse")
     data = (
         tf.data.Dataset.from_tensor_slices((images.astype(np.float32), targets.astype(np.float32)))
         .shuffle(len(images), seed=tune.seed, reshuffle_each_iteration=True)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .common import FineTune, OptimizeError, clone, clone_with, distill, keep_output_names, teacher_targets
-from .distill_loss import LOSSES, distill_loss
 from .sparsity import SparsityReport, keras_sparsity, m_by_n_violations
 
 PRUNABLE = ("Conv2D", "Dense")  # tfmot does not prune DepthwiseConv2D kernels
@@ -34,7 +33,6 @@ class PruneConfig:
     # The target still holds over ALL Conv2D/Dense kernel weights: the pruned layers take a higher sparsity each.
     skip: tuple[str, ...] = ()
     dense_share: float = 0.0
-    loss: str = "mse"  # distillation loss (export.optimize.distill_loss): "mse" or "detection"
 
     def validate(self) -> "PruneConfig":
         self.tune.validate()
@@ -50,8 +48,6 @@ class PruneConfig:
             raise OptimizeError(f"pruning begin step {self.begin_step!r} must be a non-negative integer")
         if not 0.0 <= float(self.dense_share) < 1.0:
             raise OptimizeError(f"pruning dense_share {self.dense_share!r} must lie in [0, 1) (share of the weights)")
-        if self.loss not in LOSSES:
-            raise OptimizeError(f"unknown distillation loss {self.loss!r}; valid: {', '.join(LOSSES)}")
         if self.m_by_n is not None:
             m, n = self.m_by_n
             if not 0 < m < n:
@@ -165,7 +161,6 @@ def prune(model, images: np.ndarray, cfg: PruneConfig = PruneConfig()) -> PruneR
     steps = []
     for target, schedule in schedules.items():
         steps = check_schedule(schedule, cfg.tune.steps, target)
-    loss = distill_loss(cfg.loss, model.outputs[0].shape)
     names = list(model.output_names)
     targets = teacher_targets(model, images)
     wrapped: list[str] = []
@@ -178,7 +173,7 @@ def prune(model, images: np.ndarray, cfg: PruneConfig = PruneConfig()) -> PruneR
             layer, pruning_schedule=schedules[per_layer[layer.name]], sparsity_m_by_n=cfg.m_by_n)
 
     student = clone_with(model, wrap)
-    distill(student, images, targets, cfg.tune, callbacks=[tfmot.sparsity.keras.UpdatePruningStep()], loss=loss)
+    distill(student, images, targets, cfg.tune, callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
     stripped = keep_output_names(tfmot.sparsity.keras.strip_pruning(student), names)
     report = keras_sparsity(stripped)
     # the target holds over every Conv2D/Dense kernel, pruned or kept dense

@@ -143,38 +143,8 @@ def test_layers_kept_dense_make_the_others_sparser_so_the_overall_target_holds(m
     (PruneConfig(0.5, skip=("nope",)), r"skip names \['nope'\], which are not Conv2D/Dense layers"),
     (PruneConfig(0.5, skip=("conv2",), dense_share=0.5), "has no Conv2D or Dense layer to prune"),
     (PruneConfig(0.8, skip=("conv2",)), r"needs 4\.345 in the pruned ones \(more than 0\.9\)"),
-    (PruneConfig(0.5, loss="huber"), "unknown distillation loss 'huber'"),
     (PruneConfig(0.5, dense_share=1.0), r"dense_share 1\.0 must lie in \[0, 1\)"),
 ])
 def test_bad_layer_choices_are_refused_by_name(model, images, cfg, message):
     with pytest.raises(OptimizeError, match=message):
         prune(model, images, cfg)
-
-
-def test_detection_distillation_loss_weights_boxes_by_the_teachers_score():
-    import tensorflow as tf
-
-    from export.optimize.distill_loss import BOX_WEIGHT, detection_distill_loss, distill_loss
-
-    # anchor 0 holds an object (score 0.9), anchor 1 is background (score 0): [1, 2, 4 + 1]
-    teacher = tf.constant([[[0.5, 0.5, 0.2, 0.2, 0.9], [0.1, 0.1, 0.1, 0.1, 0.0]]])
-
-    def loss(student):
-        return float(detection_distill_loss(teacher, tf.constant([student])))
-
-    exact = loss([[0.5, 0.5, 0.2, 0.2, 0.9], [0.1, 0.1, 0.1, 0.1, 0.0]])
-    background_box_moved = loss([[0.5, 0.5, 0.2, 0.2, 0.9], [0.9, 0.9, 0.9, 0.9, 0.0]])
-    object_box_moved = loss([[0.6, 0.5, 0.2, 0.2, 0.9], [0.1, 0.1, 0.1, 0.1, 0.0]])
-    score_dropped = loss([[0.5, 0.5, 0.2, 0.2, 0.5], [0.1, 0.1, 0.1, 0.1, 0.0]])
-    assert background_box_moved == pytest.approx(exact, abs=1e-5)  # nobody reads a background anchor's box
-    assert object_box_moved - exact == pytest.approx(BOX_WEIGHT * 0.1, rel=1e-3)
-    # soft-target cross-entropy: 0.9 vs 0.5 costs (0.9 ln 0.9/0.5 + 0.1 ln 0.1/0.5) / 2 anchors
-    assert score_dropped - exact == pytest.approx((0.9 * np.log(1.8) + 0.1 * np.log(0.2)) / 2, rel=1e-3)
-    with pytest.raises(OptimizeError, match=r"needs an output \[batch, anchors, 4 \+ classes\]"):
-        distill_loss("detection", (None, 10))
-
-
-def test_pruning_with_the_detection_loss_reaches_the_target(model, images):
-    result = prune(model, images, PruneConfig(0.5, frequency=4, tune=TUNE, loss="detection"))
-    assert result.achieved >= 0.49
-    assert result.model.output_names == ["detections"]
