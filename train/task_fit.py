@@ -153,7 +153,10 @@ def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None 
         for layer in model.layers:  # short runs: BN statistics must follow the weights (backbone uses 0.999)
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.momentum = min(float(layer.momentum), cfg.bn_momentum)
-        optimizer = keras.optimizers.Adam(cfg.learning_rate, global_clipnorm=10.0)
+        # a task may decay the rate over the run (opt-in: ``learning_rate_schedule(base, epochs)``)
+        schedule = getattr(spec, "learning_rate_schedule", None)
+        lr = schedule(cfg.learning_rate, cfg.epochs) if schedule else cfg.learning_rate
+        optimizer = keras.optimizers.Adam(lr, global_clipnorm=10.0)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
     folder = CheckpointFolder(paths.checkpoints, chief)

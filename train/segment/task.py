@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import tensorflow as tf
+import tf_keras as keras
 
 from edge.metrics_tasks import confusion_matrix, scores_from_confusion
 
@@ -25,6 +26,7 @@ class SegmentConfig:
     augment: bool = True
     class_balance: float = 0.5  # class weight = frequency ** -class_balance (0 = plain cross-entropy)
     balance_samples: int = 200  # training masks the class frequencies are counted on
+    lr_hold: float = 0.6  # share of the steps at the full learning rate before the cosine decay
 
     def validate(self) -> "SegmentConfig":
         if self.input_size % 32 or not 64 <= self.input_size <= 640:
@@ -56,8 +58,9 @@ class SegmentTask:
 
     def class_weights(self) -> np.ndarray:
         """(C,) float32: freq ** -class_balance over up to ``balance_samples`` training masks, normalised so the
-        average pixel keeps weight 1, capped at 20x background's. Synthetic shapes cover ~8% of the pixels:
-        unweighted, a short run learns 'all background' (mIoU 0.17 at 91% pixel accuracy)."""
+        average pixel keeps weight 1, capped at 20x background's. Synthetic shapes cover ~12% of the pixels
+        (SEGMENT_STYLE; 8% with the older, smaller shapes): unweighted, a short run learned 'all background'
+        (mIoU 0.17 at 91% pixel accuracy)."""
         if self._weights is None:
             counts = np.ones(self.num_classes, np.float64)
             picks = np.random.default_rng([self.seed, 23]).permutation(len(self.train.samples))
@@ -69,6 +72,14 @@ class SegmentTask:
             w = np.minimum(w, 20.0 * w.min())
             self._weights = (w / float((freq * w).sum())).astype(np.float32)
         return self._weights
+
+    def learning_rate_schedule(self, base: float, epochs: int):
+        """``base`` for the first HOLD share of the run's steps, then a cosine decay to 5% of it
+        (train/task_fit.py asks for it)."""
+        steps = max(1, epochs * (len(self.train.samples) // self.batch_size))
+        hold = int(self.cfg.lr_hold * steps)
+        return keras.optimizers.schedules.CosineDecay(base, max(1, steps - hold), alpha=0.05,
+                                                      warmup_target=base, warmup_steps=hold)
 
     def build(self):
         self.class_weights()
