@@ -10,7 +10,7 @@ import tf_keras as keras
 from train.model import load_model
 from train.segment.data import generate_synthetic, read_voc_split
 from train.segment.task import SegmentConfig, SegmentTask
-from train.task_fit import FitConfig, fit
+from train.task_fit import FitConfig, TaskConfigError, fit
 
 
 def _task(root, cls=SegmentTask, hold=0.6):
@@ -30,6 +30,12 @@ def test_schedule_holds_then_decays_to_five_percent(tmp_path, epochs, hold):
     assert float(lr(steps)) == pytest.approx(3e-3 * 0.05, rel=1e-3) or hold == 1.0
     values = [float(lr(i)) for i in range(steps + 1)]
     assert all(b <= a + 1e-9 for a, b in zip(values, values[1:]))
+
+
+@pytest.mark.parametrize("hold", [-0.1, 1.5])
+def test_hold_share_outside_zero_to_one_is_refused(hold):
+    with pytest.raises(TaskConfigError, match=rf"lr_hold {hold}: expected a share of the steps in 0..1"):
+        SegmentConfig(lr_hold=hold).validate()
 
 
 class _Frozen(SegmentTask):

@@ -33,6 +33,8 @@ class SegmentConfig:
             raise TaskConfigError(f"--input-size {self.input_size}: expected a multiple of 32 in 64..640")
         if not 0.1 <= self.width <= 1.5:
             raise TaskConfigError(f"--width {self.width}: expected 0.1..1.5")
+        if not 0.0 <= self.lr_hold <= 1.0:
+            raise TaskConfigError(f"segment lr_hold {self.lr_hold}: expected a share of the steps in 0..1")
         return self
 
 
