@@ -10,7 +10,10 @@ own format rows and calibration images, then timed the way benchmarks/int8_laten
   no grid decode;
 - ``full``: the whole detector, decode included (what ``python -m export`` writes).
 
-The differences between rows are the cost of the neck + head convolutions and of the in-model grid decode. For
+Each part's files are interleaved only with each other (as in int8_latency.py, so the caches hold one part's
+weights, as they would on a device running one model). The differences between rows are the cost of the neck + head convolutions and of the in-model grid decode.
+``--float-through N`` adds a ``mixed`` file of the full detector: the stem and MobileNetV2 blocks 0..N left in
+float32 (float input), everything after them int8 (tf.lite's QuantizationDebugger with those nodes denylisted). For
 every file it also prints which operators XNNPACK left to the built-in kernels (read from the interpreter's node
 list after the default delegate is applied).
 """
@@ -83,12 +86,39 @@ def _part_models(run_dir: str, size: int | None, cuts: list[str]) -> dict[str, o
     return {**parts, "backbone": keras.Model(model.input, feats), "body": keras.Model(model.input, raw), "full": model}
 
 
+def mixed_model(model, rep, last_block: int) -> bytes:
+    """The detector with the stem and blocks 0..``last_block`` in float32 and the rest int8 (float input)."""
+    import re
+    from dataclasses import replace
+
+    import tensorflow as tf
+
+    from export import convert
+    from export.formats import FORMATS
+
+    early = re.compile(r"/(Conv1|bn_Conv1|expanded_conv_|block_(\d+)_)")
+
+    def is_early(name: str) -> bool:
+        m = early.search(name)
+        return bool(m) and (m.group(2) is None or int(m.group(2)) <= last_block)
+
+    float_bytes = convert.convert(model, FORMATS["float32"])
+    from ai_edge_litert.interpreter import Interpreter
+
+    names = [d["name"] for d in Interpreter(model_content=float_bytes).get_tensor_details() if is_early(d["name"])]
+    fmt = replace(FORMATS["int8"], input_type=None, supported_ops=("TFLITE_BUILTINS_INT8", "TFLITE_BUILTINS"))
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=convert.make_converter(model, fmt, rep), debug_dataset=rep,
+        debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=names))
+    return bytes(debugger.get_nondebug_quantized_model())
+
+
 def model_strides(model) -> list[int]:
     return sorted(int(l.name[4:-4]) for l in model.layers if l.name.startswith("head") and l.name.endswith("_out"))
 
 
 def _convert_parts(run_dir: str, size: int | None, calib: int, cuts: list[str],
-                   formats: list[str]) -> dict[str, dict[str, bytes]]:
+                   formats: list[str], float_through: int | None = None) -> dict[str, dict[str, bytes]]:
     from export import convert
     from export.calibration import preprocess
     from export.formats import FORMATS
@@ -104,6 +134,8 @@ def _convert_parts(run_dir: str, size: int | None, calib: int, cuts: list[str],
     for name, model in _part_models(run_dir, size, cuts).items():
         out[name] = {f: convert.convert(model, FORMATS[f], rep if FORMATS[f].calibrate else None, spec)
                      for f in ["float32", *formats]}
+        if name == "full" and float_through is not None:
+            out[name]["mixed"] = mixed_model(model, rep, float_through)
     return out
 
 
@@ -116,16 +148,20 @@ def main(argv=None) -> int:
     p.add_argument("--calib-samples", type=int, default=50)
     p.add_argument("--cut", action="append", default=[], help="also time image -> this layer's output (repeatable)")
     p.add_argument("--formats", default="int8", help="formats compared with float32 (export.formats names)")
+    p.add_argument("--float-through", type=int, default=None, metavar="N",
+                   help="also time the full detector with the stem and blocks 0..N float32, the rest int8")
     args = p.parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    parts = _convert_parts(args.run, args.size, args.calib_samples, args.cut, formats)
+    parts = _convert_parts(args.run, args.size, args.calib_samples, args.cut, formats,
+                           args.float_through)
     for name, models in parts.items():
         for fmt, b in models.items():
             print(f"{name:<28} {fmt:<12} {len(b) / 1024:7.0f} KiB  outside XNNPACK: {undelegated_ops(b) or 'none'}")
-    flat = {f"{n}/{f}": b for n, models in parts.items() for f, b in models.items()}
     for t in [int(x) for x in args.threads.split(",")]:
         print(f"\nthreads {t}, {args.rounds} interleaved rounds, load before {_load()}")
-        times = interleaved(flat, t, args.rounds)
+        # One part's files at a time: interleaving many models leaves every one's weights cold in the cache,
+        # which penalises the 4x larger float32 weights and flatters int8.
+        times = {f"{n}/{f}": ts for n, models in parts.items() for f, ts in interleaved(models, t, args.rounds).items()}
         print(f"{'part':<28} {'format':<12} {'p10 ms':>8} {'p50 ms':>8} {'/f32 p10':>8} {'/f32 p50':>8} {'per-round':>9}")
         for n, models in parts.items():
             f32 = times[f"{n}/float32"]

@@ -7,7 +7,7 @@ For each channel count C it builds one-layer tf_keras models on a side x side x 
 detector's stem (3x3 stride-2 convolution 3 -> C on a 2*side image). Each model (folded with a ReLU6, as the
 detector's layers are) is converted to float32 and to int8 with int8 input and output (the export's
 ``int8_int8io`` row, so no QUANTIZE of a uint8 input is timed; calibrated on random inputs: latency does not
-depend on the values) and timed interleaved in one process, as
+depend on the values); each float32/int8 pair is timed interleaved in one process, as
 benchmarks/int8_latency.py does. Prints the int8/float32 ratio per layer and C.
 """
 
@@ -61,13 +61,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     channels = [int(c) for c in args.channels.split(",")]
     kinds = [k.strip() for k in args.kinds.split(",")]
-    models = {}
-    for kind in kinds:
-        for c in channels:
-            for fmt, b in convert_pair(one_layer(kind, args.side, c)).items():
-                models[f"{kind}|{c}|{fmt}"] = b
+    pairs = {(kind, c): convert_pair(one_layer(kind, args.side, c)) for kind in kinds for c in channels}
     print(f"side {args.side}, threads {args.threads}, {args.rounds} interleaved rounds, load before {_load()}")
-    times = interleaved(models, args.threads, args.rounds)
+    times = {}  # each pair interleaved on its own, so the caches hold only that layer's weights
+    for (kind, c), pair in pairs.items():
+        times.update({f"{kind}|{c}|{fmt}": ts for fmt, ts in interleaved(pair, args.threads, args.rounds).items()})
     print(f"{'layer':<16} {'C':>4} {'f32 p50 us':>10} {'i8 p50 us':>10} {'i8/f32 p50':>10} {'per-round':>9}")
     for kind in kinds:
         for c in channels:
