@@ -31,6 +31,9 @@ def test_quantization_fast_path_equals_general_formula():
     assert np.abs(fast[0].astype(int) - general).max() <= 1
     int8 = to_input_tensor(img, "int8", (0,) * 3, (255,) * 3, 1 / 255, -128)
     np.testing.assert_array_equal(int8[0].astype(int), img.astype(int) - 128)
+    assert int8.dtype == np.int8 and int8.shape == (1, 16, 16, 3)
+    unscaled = to_input_tensor(img, "int8", (0,) * 3, (1,) * 3, 0.0, 0)  # int8 input without quantisation data
+    assert unscaled.dtype == np.int8 and np.array_equal(unscaled[0].astype(int), img.astype(int) - 128)
     other = to_input_tensor(img, "int8", (0,) * 3, (255,) * 3, 0.02, 5)  # not an identity: real quantization
     np.testing.assert_array_equal(other[0], np.clip(np.round(img / 255 / 0.02 + 5), -128, 127).astype(np.int8))
     flt = to_input_tensor(img, "float32", (127.5,) * 3, (127.5,) * 3, 0.0, 0)

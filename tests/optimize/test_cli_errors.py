@@ -14,6 +14,7 @@ from export.cli import main
     (["--optimize", "prune", "--sparsity", "0"], "--sparsity 0.0 must lie strictly between 0 and 1"),
     (["--formats", "int8", "--calib-samples", "3"], "--calib-samples 3 is too few; calibration needs at least 10"),
     (["--min-runtime", "2.9"], "--min-runtime '2.9' is unknown"),
+    (["--optimize", "prune", "--prune-dense-share", "1.5"], "--prune-dense-share 1.5 must lie in [0, 1)"),
 ])
 def test_bad_options(tiny_run, tmp_path, capsys, extra, message):
     assert main([str(tiny_run), "--no-eval", "--out", str(tmp_path)] + extra) == 2

@@ -34,3 +34,13 @@ def test_prune_through_the_cli(trained_run, tmp_path, capsys):
     assert sum(layer.zeros for layer in flat) / sum(layer.weights for layer in flat) >= 0.49
     dense = tflite_sparsity((tmp_path / "model_float32.tflite").read_bytes())
     assert dense.overall < 0.05
+
+
+def test_prune_dense_share_zero_prunes_every_layer(trained_run, tmp_path, capsys):
+    rc = main([str(trained_run), "--formats", "float32", "--optimize", "prune", "--sparsity", "0.5",
+               "--prune-dense-share", "0", "--finetune-steps", "8", "--prune-frequency", "2", "--calib-samples", "16",
+               "--out", str(tmp_path), "--no-eval", "--parity-images", "2"])
+    assert rc == 0, capsys.readouterr().err
+    layers = json.loads((tmp_path / "export.json").read_text())["optimize"]["prune"]["layers"]
+    kernels = [layer for layer in layers if layer["kind"] != "DepthwiseConv2D"]
+    assert kernels and all(layer["sparsity"] >= 0.45 for layer in kernels)
