@@ -14,6 +14,7 @@ the same way: at larger inputs the convolutions dominate and int8 usually gains 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -78,8 +79,12 @@ def report(label: str, models: dict[str, bytes], threads: list[int], rounds: int
             print(f"{t:>7} {name:<8} {p10:8.2f} {p50:8.2f} {p90:8.2f}{tail}")
 
 
-def resized_models(run_dir: str, size: int, calib: int) -> dict[str, bytes]:
-    """The run's detector rebuilt at ``size`` x ``size`` with its trained weights, as float32 and int8 files."""
+def resized_models(run_dir: str, size: int, calib: int, width: float | None = None) -> dict[str, bytes]:
+    """The run's detector rebuilt at ``size`` x ``size`` with its trained weights, as float32 and int8 files.
+
+    With ``width`` (a width multiplier other than the run's), the detector is built wider or narrower with
+    freshly initialised weights: latency depends on the shapes, not on what the weights learnt.
+    """
     from export import convert
     from export.calibration import preprocess
     from export.formats import FORMATS
@@ -90,10 +95,14 @@ def resized_models(run_dir: str, size: int, calib: int) -> dict[str, bytes]:
     run = load_run(run_dir)
     trained = convert.load_keras_model(run.model_path)
     m = run.spec["model"]
-    config = DetectorConfig(num_classes=int(m["num_classes"]), input_size=size, width=float(m["width_multiplier"]),
-                            neck_channels=int(m["neck_channels"])).validate()
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(0)
+    config = DetectorConfig(num_classes=int(m["num_classes"]), input_size=size,
+                            width=float(width or m["width_multiplier"]), neck_channels=int(m["neck_channels"])).validate()
     model = build_detector(config)
-    model.set_weights(trained.get_weights())
+    if width is None or width == float(m["width_multiplier"]):
+        model.set_weights(trained.get_weights())
     data = task_data(run)
     spec = dict(run.input, width=size, height=size)
     samples = np.stack([preprocess(data.frame(item), spec) for item in data.train[:calib]])
@@ -111,7 +120,10 @@ def main(argv=None) -> int:
     p.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     p.add_argument("--size", type=int, action="append", default=[],
                    help="also measure the run's detector rebuilt at this input size (repeatable)")
-    p.add_argument("--calib-samples", type=int, default=100, help="calibration images for --size int8 files")
+    p.add_argument("--calib-samples", type=int, default=100, help="calibration images for --size/--width int8 files")
+    p.add_argument("--width", type=float, action="append", default=[],
+                   help="also measure the detector at this width multiplier (fresh weights; repeatable), at each "
+                   "--size or the run's own size")
     args = p.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",") if t.strip()]
     folder = Path(args.export) if args.export else Path(args.run) / "export"
@@ -121,6 +133,11 @@ def main(argv=None) -> int:
     for size in args.size:
         report(f"the run's detector rebuilt at {size}x{size}", resized_models(args.run, size, args.calib_samples),
                threads, args.rounds)
+    own = int(json.loads((Path(args.run) / "run.json").read_text())["input"]["width"])
+    for width in args.width:
+        for size in args.size or [own]:
+            report(f"the detector at width {width} (fresh weights), {size}x{size}",
+                   resized_models(args.run, size, args.calib_samples, width), threads, args.rounds)
     return 0
 
 
