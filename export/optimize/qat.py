@@ -51,10 +51,32 @@ def _scheme(name: str):
     )
 
     if name == "prune_preserve":
-        return pqat.Default8BitPrunePreserveQuantizeScheme()
+        return _only_8bit_layers(pqat.Default8BitPrunePreserveQuantizeScheme)()
     if name == "cluster_preserve":
-        return cqat.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=True)
+        return _only_8bit_layers(cqat.Default8BitClusterPreserveQuantizeScheme)(preserve_sparsity=True)
     return tfmot.quantization.keras.default_8bit.Default8BitQuantizeScheme()
+
+
+def _only_8bit_layers(scheme_class):
+    """``scheme_class`` whose registry supports a layer only if the default 8-bit registry does too.
+
+    tfmot 0.8.1's prune- and cluster-preserving registries call every layer without trainable weights supported
+    (Multiply, for one), then ask the default 8-bit registry for its config, which raises for those layers. With
+    this guard they stay float, exactly as plain QAT leaves them.
+    """
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_registry,
+    )
+
+    class Guarded(scheme_class):
+        def get_quantize_registry(self):
+            registry = super().get_quantize_registry()
+            collab, base = registry.supports, default_8bit_quantize_registry.Default8BitQuantizeRegistry()
+            registry.supports = lambda layer: collab(layer) and base.supports(layer)
+            return registry
+
+    Guarded.__name__ = scheme_class.__name__
+    return Guarded
 
 
 @contextmanager
