@@ -34,6 +34,10 @@ def add_task_parsers(sub) -> None:
     c = sub.add_parser("classify", help="train an image classifier (folder-per-class data)")
     c.add_argument("--data", type=Path, help="ROOT with ROOT/train/<class>/ and ROOT/val/<class>/ image folders "
                                              "(default: the synthetic shapes set in data/synth-classify)")
+    c.add_argument("--augment", choices=("none", "flip", "dihedral"), default=None,
+                   help="label-preserving training views: flip = mirrored left-right; dihedral = also any quarter "
+                        "turn, for objects with no upright pose (default: flip with --data; dihedral for the "
+                        "synthetic shapes, drawn at random angles)")
     _common(c, epochs=8, batch=32, size=96, lr=2e-3)
     s = sub.add_parser("segment", help="train a semantic segmenter (VOC mask folders or COCO polygons/RLE)")
     s.add_argument("--data", type=Path, help="VOC layout root (JPEGImages/, SegmentationClass/, ImageSets/"
@@ -84,7 +88,9 @@ def _classify(args):
     train, val = read_dataset(root)
     r = Path(root).resolve()
     info = {"format": "class_folders", "root": str(r), "train": str(r / "train"), "val": str(r / "val")}
-    return ClassifyTask(train, val, ClassifyConfig(args.input_size, args.width), args.batch, args.seed, info)
+    augment = args.augment or ("flip" if args.data is not None else "dihedral")
+    cfg = ClassifyConfig(args.input_size, args.width, augment=augment)
+    return ClassifyTask(train, val, cfg, args.batch, args.seed, info)
 
 
 def _segment(args):

@@ -29,7 +29,7 @@ def tiny_set(tmp_path_factory):
 @pytest.mark.parametrize("epoch", [0, 1])
 def test_batches_pair_each_image_with_its_folder_label(tiny_set, epoch):
     train, val = tiny_set
-    task = ClassifyTask(train, val, ClassifyConfig(32, 0.35, augment=False), batch_size=4, seed=0, data=DATA)
+    task = ClassifyTask(train, val, ClassifyConfig(32, 0.35, augment="none"), batch_size=4, seed=0, data=DATA)
     by_pixels = {_load([p], 32, None)[0].tobytes(): p.parent.name for p in train.images}
     seen = 0
     for x, y in task.batches(epoch):
@@ -45,7 +45,7 @@ def test_batches_pair_each_image_with_its_folder_label(tiny_set, epoch):
 def test_real_loop_fits_a_tiny_set(tiny_set, tmp_path):
     """The loop, loss and model together can drive the loss on 15 images far below chance (ln 5)."""
     train, _ = tiny_set
-    task = ClassifyTask(train, train, ClassifyConfig(32, 0.35, dropout=0.0, augment=False), batch_size=5, seed=0,
+    task = ClassifyTask(train, train, ClassifyConfig(32, 0.35, dropout=0.0, augment="none"), batch_size=5, seed=0,
                         data=DATA)
     fit(task, FitConfig(out=tmp_path / "run", epochs=25, batch_size=5, learning_rate=3e-3))
     losses = [row["loss"] for row in read_history(RunPaths(tmp_path / "run"))]
