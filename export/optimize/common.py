@@ -91,8 +91,12 @@ def freeze_batchnorm(model) -> None:
             layer.trainable = False
 
 
-def distill(student, images: np.ndarray, targets: np.ndarray, tune: FineTune, callbacks: Sequence = ()) -> None:
-    """Fine-tune ``student`` for ``tune.steps`` batches to reproduce ``targets`` from ``images`` (MSE)."""
+def distill(student, images: np.ndarray, targets, tune: FineTune, callbacks: Sequence = ()) -> None:
+    """Fine-tune ``student`` for ``tune.steps`` batches to reproduce ``targets`` from ``images`` (MSE).
+
+    ``targets`` is one array, or a tuple with one array per output (pose: heatmaps and offsets), in the order
+    of ``student.output_names``; the losses of several outputs are summed.
+    """
     import tensorflow as tf
 
     tune.validate()
@@ -101,7 +105,7 @@ def distill(student, images: np.ndarray, targets: np.ndarray, tune: FineTune, ca
     freeze_batchnorm(student)
     student.compile(optimizer=tune.optimizer(), loss="mse")
     data = (
-        tf.data.Dataset.from_tensor_slices((images.astype(np.float32), targets.astype(np.float32)))
+        tf.data.Dataset.from_tensor_slices((images.astype(np.float32), _as_float32(targets)))
         .shuffle(len(images), seed=tune.seed, reshuffle_each_iteration=True)
         .repeat()
         .batch(tune.batch_size)
@@ -109,12 +113,22 @@ def distill(student, images: np.ndarray, targets: np.ndarray, tune: FineTune, ca
     student.fit(data, steps_per_epoch=tune.steps, epochs=1, callbacks=list(callbacks), verbose=0)
 
 
-def teacher_targets(model, images: np.ndarray) -> np.ndarray:
-    """The original model's outputs on ``images``: what the optimised copy is fine-tuned to reproduce."""
+def _as_float32(targets):
+    if isinstance(targets, tuple):
+        return tuple(np.asarray(t, np.float32) for t in targets)
+    return np.asarray(targets, np.float32)
+
+
+def teacher_targets(model, images: np.ndarray):
+    """The original model's outputs on ``images``: what the optimised copy is fine-tuned to reproduce.
+
+    One array for a single-output model, else a tuple in the order of ``model.output_names``.
+    """
     out = model.predict(images.astype(np.float32), batch_size=16, verbose=0)
-    if isinstance(out, (list, tuple, dict)):
-        raise OptimizeError(
-            f"model {model.name!r} has {len(out)} outputs; optimisation fine-tunes single-output models only")
+    if isinstance(out, dict):
+        out = [out[name] for name in model.output_names]
+    if isinstance(out, (list, tuple)):
+        return tuple(np.asarray(o, np.float32) for o in out)
     return np.asarray(out, np.float32)
 
 

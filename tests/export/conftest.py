@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -100,3 +101,24 @@ def tiny_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tiny_data) -> Path:
     return make_run(tmp_path_factory.mktemp("runs") / "tiny", tiny_data)
+
+
+@pytest.fixture(scope="session")
+def trained_task_runs(tmp_path_factory) -> dict[str, Path]:
+    """task -> a tiny synthetic run folder of every non-detection task, trained by the real CLI once per session."""
+    from train.cli import main as train_main
+
+    from .task_cases import CASES
+
+    root = tmp_path_factory.mktemp("task_runs")
+    cwd = os.getcwd()
+    os.chdir(root)  # the synthetic sets are written to ./data
+    done = {}
+    try:
+        for task, (args, *_rest) in CASES.items():
+            out = root / f"run_{task}"
+            assert train_main([task, "--out", str(out), "--epochs", "1", *args]) == 0
+            done[task] = out
+    finally:
+        os.chdir(cwd)
+    return done

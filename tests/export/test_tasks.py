@@ -8,7 +8,6 @@ Engine + the task's adapter, and ``python -m edge run`` (no --task) writes the t
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,40 +21,18 @@ from export.formats import parse_formats
 from export.pipeline import ExportOptions, export_run, summary
 from export.run_folder import load_run
 from export.task_data import task_data
-from train.cli import main as train_main
+
+from .task_cases import CASES
 
 REPO = Path(__file__).resolve().parents[2]
 
-# task -> (train CLI arguments, roles in the metadata, metric keys through edge, JSON line key)
-CASES = {
-    "classify": (["--input-size", "32", "--batch", "8", "--synth-train", "24", "--synth-val", "6"],
-                 ["scores"], {"top1", "top5"}, "classification"),
-    "segment": (["--input-size", "64", "--batch", "4", "--synth-train", "12", "--synth-val", "4"],
-                ["segmentation_logits"], {"miou", "pixel_accuracy"}, "segmentation"),
-    "pose": (["--input-size", "64", "--batch", "4", "--synth-train", "12", "--synth-val", "4"],
-             ["heatmaps", "offsets"], {"pck", "oks_ap", "oks_ap50", "oks_ap75"}, "poses"),
-    "enhance": (["--input-width", "32", "--input-height", "24", "--batch", "4", "--synth-train", "10",
-                 "--synth-val", "3"], ["curves"], {"psnr", "ssim", "psnr_in", "mean_in", "mean_out"}, "enhance"),
-}
-
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """task -> (run folder, its export report), trained and exported once for the module."""
-    root = tmp_path_factory.mktemp("task_runs")
-    cwd = os.getcwd()
-    os.chdir(root)  # the synthetic sets are written to ./data
-    done = {}
-    try:
-        for task, (args, *_rest) in CASES.items():
-            out = root / f"run_{task}"
-            assert train_main([task, "--out", str(out), "--epochs", "1", *args]) == 0
-            options = ExportOptions(formats=parse_formats("float32,int8"), calib_samples=10, parity_images=4,
-                                    threads=1, latency_runs=3)
-            done[task] = (out, export_run(out, options, log=lambda *_: None))
-    finally:
-        os.chdir(cwd)
-    return done
+def runs(trained_task_runs):
+    """task -> (run folder, its export report), exported once for the module."""
+    options = ExportOptions(formats=parse_formats("float32,int8"), calib_samples=10, parity_images=4,
+                            threads=1, latency_runs=3)
+    return {task: (out, export_run(out, options, log=lambda *_: None)) for task, out in trained_task_runs.items()}
 
 
 @pytest.mark.parametrize("task", list(CASES))
