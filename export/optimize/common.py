@@ -94,8 +94,8 @@ def freeze_batchnorm(model) -> None:
 def distill(student, images: np.ndarray, targets, tune: FineTune, callbacks: Sequence = ()) -> None:
     """Fine-tune ``student`` for ``tune.steps`` batches to reproduce ``targets`` from ``images`` (MSE).
 
-    ``targets`` is one array, or a tuple with one array per output (pose: heatmaps and offsets), in the order
-    of ``student.output_names``; the losses of several outputs are summed.
+    ``targets`` is one array, a tuple with one array per output in the order of ``student.output_names``, or a
+    dict by output name (pose: heatmaps and offsets); the losses of several outputs are summed.
     """
     import tensorflow as tf
 
@@ -105,7 +105,7 @@ def distill(student, images: np.ndarray, targets, tune: FineTune, callbacks: Seq
     freeze_batchnorm(student)
     student.compile(optimizer=tune.optimizer(), loss="mse")
     data = (
-        tf.data.Dataset.from_tensor_slices((images.astype(np.float32), _as_float32(targets)))
+        tf.data.Dataset.from_tensor_slices((images.astype(np.float32), _shaped_like(student, _as_float32(targets))))
         .shuffle(len(images), seed=tune.seed, reshuffle_each_iteration=True)
         .repeat()
         .batch(tune.batch_size)
@@ -114,19 +114,31 @@ def distill(student, images: np.ndarray, targets, tune: FineTune, callbacks: Seq
 
 
 def _as_float32(targets):
+    if isinstance(targets, dict):
+        return {name: np.asarray(t, np.float32) for name, t in targets.items()}
     if isinstance(targets, tuple):
         return tuple(np.asarray(t, np.float32) for t in targets)
     return np.asarray(targets, np.float32)
 
 
+def _shaped_like(student, targets):
+    """``targets`` in the structure of ``student``'s outputs (Keras matches y to the outputs by structure)."""
+    if not isinstance(targets, dict):
+        return targets
+    if isinstance(student.output, dict):
+        return {name: targets[name] for name in student.output}
+    return tuple(targets[name] for name in student.output_names)
+
+
 def teacher_targets(model, images: np.ndarray):
     """The original model's outputs on ``images``: what the optimised copy is fine-tuned to reproduce.
 
-    One array for a single-output model, else a tuple in the order of ``model.output_names``.
+    One array for a single-output model; for several, a dict by name (a model built with dict outputs) or a
+    tuple in the order of ``model.output_names``.
     """
     out = model.predict(images.astype(np.float32), batch_size=16, verbose=0)
     if isinstance(out, dict):
-        out = [out[name] for name in model.output_names]
+        return {name: np.asarray(o, np.float32) for name, o in out.items()}
     if isinstance(out, (list, tuple)):
         return tuple(np.asarray(o, np.float32) for o in out)
     return np.asarray(out, np.float32)

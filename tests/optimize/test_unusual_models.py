@@ -39,8 +39,9 @@ def test_unsupported_layer_stays_float(gated, mode):
     assert done.model.output_names == model.output_names
 
 
+@pytest.mark.parametrize("as_dict", [False, True], ids=["list", "dict"])
 @pytest.mark.parametrize("mode", ["prune", "cluster", "qat"])
-def test_two_output_models_are_fine_tuned_on_both_outputs(mode):
+def test_two_output_models_are_fine_tuned_on_both_outputs(mode, as_dict):
     """Pose models have two outputs (heatmaps, offsets): distillation fits both, and both names survive."""
     import tf_keras as keras
 
@@ -49,10 +50,11 @@ def test_two_output_models_are_fine_tuned_on_both_outputs(mode):
     f = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="body")(x)
     heat = keras.layers.Conv2D(3, 1, activation="sigmoid", name="heatmaps")(f)
     off = keras.layers.Conv2D(6, 1, name="offsets")(f)
-    model = keras.Model(x, [heat, off])
+    model = keras.Model(x, {"heatmaps": heat, "offsets": off} if as_dict else [heat, off])  # pose: a dict
     images = np.random.default_rng(1).random((16, 32, 32, 3), dtype=np.float32)
     done = optimize(mode, model, images, OptimizeOptions(tune=FineTune(steps=4, batch_size=4), frequency=1,
                                                          prune_ramp=0.5, prune_dense_share=0.0))
     assert done.model.output_names == ["heatmaps", "offsets"]
     out = done.model.predict(images[:2], verbose=0)
+    out = [out[n] for n in ("heatmaps", "offsets")] if isinstance(out, dict) else out
     assert [o.shape for o in out] == [(2, 32, 32, 3), (2, 32, 32, 6)]
