@@ -40,17 +40,21 @@ def test_batches_pair_each_image_with_its_folder_label(tiny_set, epoch):
     assert seen == 12  # 15 images, drop_last at batch 4
 
 
-@pytest.mark.xfail(strict=True, reason="issue #3 open: on 15 images at 32 px (1x1 final map, batch 5) the training "
-                   "loss stays at or above ln 5 for 25 epochs; remove this mark when the loop fits them")
 def test_real_loop_fits_a_tiny_set(tiny_set, tmp_path):
-    """The loop, loss and model together can drive the loss on 15 images far below chance (ln 5)."""
+    """The loop, loss and model together drive the training loss on 15 images far below chance (ln 5).
+
+    One batch of all 15 (32 px: a 1x1 final map): with batches of 5 the batch statistics of that map swing
+    from step to step, and in 75 steps the loss only wandered between 1.0 and 2.3 (measured); whole batches
+    reach ~0.001 in 20 steps. The inference-mode scores lag behind (BN moving averages need ~70 steps here),
+    so only the training loss is checked.
+    """
     train, _ = tiny_set
-    task = ClassifyTask(train, train, ClassifyConfig(32, 0.35, dropout=0.0, augment="none"), batch_size=5, seed=0,
+    task = ClassifyTask(train, train, ClassifyConfig(32, 0.35, dropout=0.0, augment="none"), batch_size=15, seed=0,
                         data=DATA)
-    fit(task, FitConfig(out=tmp_path / "run", epochs=25, batch_size=5, learning_rate=3e-3))
+    fit(task, FitConfig(out=tmp_path / "run", epochs=20, batch_size=15, learning_rate=3e-3))
     losses = [row["loss"] for row in read_history(RunPaths(tmp_path / "run"))]
     assert losses[0] > 0.8 * math.log(5)
-    assert min(losses[-3:]) < 0.35 * math.log(5), losses
+    assert max(losses[-3:]) < 0.1 * math.log(5), losses
 
 
 def _task(split, **cfg):
