@@ -49,8 +49,9 @@ class ClassifyConfig:
 def build_classifier(num_classes: int, cfg: ClassifyConfig) -> keras.Model:
     """Backbone features at stride 32, then (as in MobileNetV2) a 1x1 conv + BN + ReLU6 before the pooling.
 
-    Without that last conv the backbone's linear bottleneck went straight into the average: the whole head was
-    linear, and the model memorised the synthetic training set instead of learning the shapes (issue #3).
+    Without that last conv the backbone's linear bottleneck went straight into the average and the head was
+    linear. (Issue #3, measured on 5000 synthetic shapes, 3 epochs: val top-1 0.33 with it, 0.28 without; most
+    of the fix was more images and quarter-turn augmentation: 8 epochs, 0.90 dihedral vs 0.65 flips only.)
     """
     image = keras.Input((cfg.input_size, cfg.input_size, 3), name="image")
     _, _, c5 = backbone(image, cfg.width)
