@@ -100,6 +100,17 @@ def make_image(rng: np.random.Generator, size: int, max_objects: int, style: Sce
     return (img, *visible_boxes(owner, masks, classes))
 
 
+def paint_shape(rng: np.random.Generator, img: np.ndarray, mask: np.ndarray) -> None:
+    """Fill ``mask`` in ``img`` with a noisy colour that stands apart from the background under it."""
+    local = img[mask].mean(axis=0)
+    colour = rng.uniform(0, 255, 3)
+    for _ in range(8):  # keep the shape distinguishable from what lies under it
+        if np.abs(colour - local).sum() > 180:
+            break
+        colour = rng.uniform(0, 255, 3)
+    img[mask] = np.clip(colour + rng.normal(0, 6, (int(mask.sum()), 3)), 0, 255).astype(np.uint8)
+
+
 def make_scene(rng: np.random.Generator, size: int, max_objects: int, style: SceneStyle = CLASSIC):
     """Image (BGR uint8), owner map ((H, W) int32: index of the shape seen at each pixel, -1 = background),
     each shape's full mask and class id. Segmentation uses the owner map for exact class masks."""
@@ -113,13 +124,7 @@ def make_scene(rng: np.random.Generator, size: int, max_objects: int, style: Sce
         mask = _shape_mask(kind, cx, cy, r, rng.uniform(0, 2 * np.pi), size)
         if mask.sum() < MIN_SIDE * MIN_SIDE:
             continue
-        local = img[mask].mean(axis=0)
-        colour = rng.uniform(0, 255, 3)
-        for _ in range(8):  # keep the shape distinguishable from what lies under it
-            if np.abs(colour - local).sum() > 180:
-                break
-            colour = rng.uniform(0, 255, 3)
-        img[mask] = np.clip(colour + rng.normal(0, 6, (int(mask.sum()), 3)), 0, 255).astype(np.uint8)
+        paint_shape(rng, img, mask)
         owner[mask] = len(masks)
         masks.append(mask)
         classes.append(kind)

@@ -64,7 +64,7 @@ BACKGROUND_TEXTURE = 0.5  # train.synth: 1 = the pattern spans both background c
 
 def _whole_shape_image(rng: np.random.Generator, side: int, class_id: int) -> np.ndarray:
     """(side, side, 3) BGR uint8 with exactly one fully visible shape of class ``class_id``."""
-    from ..synth import _background, _shape_mask
+    from ..synth import _background, _shape_mask, paint_shape
 
     img = _background(rng, side, BACKGROUND_TEXTURE)
     margin = max(1, side // 32)
@@ -72,13 +72,7 @@ def _whole_shape_image(rng: np.random.Generator, side: int, class_id: int) -> np
     r = float(np.exp(rng.uniform(np.log(lo * side), np.log(hi * side))))
     cx, cy = rng.uniform(margin + r, side - 1 - margin - r, 2)
     mask = _shape_mask(class_id, cx, cy, r, rng.uniform(0, 2 * np.pi), side)
-    local = img[mask].mean(axis=0)
-    colour = rng.uniform(0, 255, 3)
-    for _ in range(8):  # keep the shape distinguishable from the background under it
-        if np.abs(colour - local).sum() > 180:
-            break
-        colour = rng.uniform(0, 255, 3)
-    img[mask] = np.clip(colour + rng.normal(0, 6, (int(mask.sum()), 3)), 0, 255).astype(np.uint8)
+    paint_shape(rng, img, mask)
     return img
 
 
