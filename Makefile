@@ -16,6 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 help:
 	@echo "make demo   - create $(VENV), install, generate data, train, export, run the edge runtime; results in $(OUT)/"
 	@echo "make test   - install what the tests need (system packages too, when root) and run the test suite"
+	@echo "make test-fast - the quick tier for development: every test not marked slow"
 	@echo "make install-edge - install only the device runtime (what a Raspberry Pi or Jetson needs)"
 	@echo "make bundle DEVICE=rpi5 MODEL=runs/NAME/export   - a versioned bundle for a board (devices/*.toml)"
 	@echo "make flash DEVICE=rpi5 HOST=pi@cam1.local [PORT=22 KEY=~/.ssh/id_ed25519] - install and restart the service"
@@ -54,6 +55,10 @@ system-deps:
 
 test: install system-deps
 	$(PY) -m pytest -q
+
+# The development tier: everything not marked slow (training, conversion, sshd, browser, X, GStreamer, qemu).
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
 
 clean:
 	rm -rf $(OUT) runs/demo data/synth .pytest_cache

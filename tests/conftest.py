@@ -24,3 +24,20 @@ def zoo() -> Path:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+# Folders whose tests all import TensorFlow, train, convert or start sshd: slow by what they do.
+_SLOW_FOLDERS = {"train": "training", "train_tasks": "training", "export": "conversion",
+                 "optimize": "conversion", "devices": "sshd"}
+_CAUSES = ("training", "conversion", "sshd", "browser", "xdisplay", "gstreamer", "qemu")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test marked with a cause of slowness is also `slow`; `make test-fast` runs `-m "not slow"`."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
+        cause = _SLOW_FOLDERS.get(parts[0]) if len(parts) > 1 else None
+        if cause:
+            item.add_marker(getattr(pytest.mark, cause))
+        if any(item.get_closest_marker(c) for c in _CAUSES):
+            item.add_marker(pytest.mark.slow)

@@ -20,6 +20,8 @@ import pytest
 
 from .pipeline_helpers import edge_cmd, edge_env, ensure_tool
 
+pytestmark = pytest.mark.xdisplay
+
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("EDGEVISION_GUI_VENV", REPO / ".venv-gui"))
 UV = REPO / ".venv" / "bin" / "uv"

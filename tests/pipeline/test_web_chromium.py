@@ -19,6 +19,8 @@ import pytest
 
 from .pipeline_helpers import edge_cmd, edge_env, ensure_tool
 
+pytestmark = pytest.mark.browser
+
 SNAPSHOT_JS = """(() => {
   const img = document.getElementById('stream');
   if (!img || !img.naturalWidth) return JSON.stringify({w: 0, h: 0, hash: 0, frames: '-', fps: '-'});
