@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "bench-pipeline": "edge.pipeline_bench:COMMAND",
     "health": "edge.health:COMMAND",
     "bench": "edge.bench:COMMAND",
+    "track": "edge.track_cli:COMMAND",  # the tracker on MOTChallenge detections
 }
 
 
