@@ -37,7 +37,7 @@ class InputSpec:
     channels: int
     dtype: str  # the input tensor's dtype: float32, uint8, int8
     color: str = "RGB"  # channel order the model expects: RGB, BGR or GRAY
-    resize: str = "stretch"  # "stretch" (plain resize of the whole frame) or "letterbox"
+    resize: str = "stretch"  # "stretch" (plain resize of the whole frame), "letterbox" or "letterbox_mediapipe"
     mean: tuple[float, ...] = (0.0, 0.0, 0.0)  # model input = (pixel - mean) / std, pixels 0..255
     std: tuple[float, ...] = (255.0, 255.0, 255.0)
     scale: float = 0.0  # tensor quantization (0.0 = not quantized)
@@ -164,6 +164,13 @@ def _from_structure(mf: ModelFile) -> ModelInfo:
             task = "segment"
             decode = {"kind": "argmax"}
             outputs = (OutputSpec(outs[0].name, "segmentation_classes", outs[0].shape),)
+        elif (ssd_plan := _mediapipe_ssd(sg)) is not None:
+            decode, outputs, labels, labels_source, input_kw = ssd_plan
+            return ModelInfo(
+                path=str(mf.path), task="detect", labels=labels, input=_input_from_tensor(sg, **input_kw),
+                decode=decode, outputs=outputs, quantization=_quantization_of(sg), source="structure",
+                labels_source=labels_source,
+            )
         elif len(outs) == 1 and raw:
             t = raw[0]
             # A raw YOLO-style head: 4 box values + C class scores per anchor, anchors far outnumber classes.
@@ -178,6 +185,26 @@ def _from_structure(mf: ModelFile) -> ModelInfo:
         path=str(mf.path), task=task, labels=(), input=_input_from_tensor(sg), decode=decode, outputs=outputs,
         quantization=_quantization_of(sg), source="structure",
     )
+
+
+def _mediapipe_ssd(sg: SubGraph):
+    """MediaPipe's anchor detectors (BlazeFace, BlazePalm, BlazePose detector): see edge/tasks/mediapipe_ssd.py."""
+    from .tasks import mediapipe_ssd
+
+    t = sg.input_tensors()[0]
+    if len(t.shape) != 4 or t.dtype != "float32":
+        return None
+    outs = sg.output_tensors()
+    plan = mediapipe_ssd.recognise((t.shape[2], t.shape[1]), [tuple(o.shape) for o in outs])
+    if plan is None:
+        return None
+    roles = tuple(OutputSpec(o.name, "ssd_scores" if o.shape[-1] == 1 else "ssd_regressors", o.shape) for o in outs)
+    if not plan["anchors"]:  # an SSD head of unknown anchors: decoding asks for anchors = NAME
+        return plan, roles, (), "", {}
+    cfg = mediapipe_ssd.KNOWN[plan["anchors"]]
+    mean, std = mediapipe_ssd.input_normalisation(cfg.input_range)
+    return (plan, roles, cfg.labels, f"MediaPipe anchor table ({cfg.name})",
+            {"resize": "letterbox_mediapipe", "mean": (mean,) * 3, "std": (std,) * 3})
 
 
 # ---------------------------------------------------------------- edgevision JSON
@@ -211,8 +238,9 @@ def _from_edgevision(mf: ModelFile) -> ModelInfo:
         raise MetadataError(
             f"{where}: input is {spec.width}x{spec.height} but the model's input tensor is {tensor.width}x{tensor.height}"
         )
-    if spec.resize not in ("stretch", "letterbox"):
-        raise MetadataError(f"{where}: input.resize {spec.resize!r} must be 'stretch' or 'letterbox'")
+    if spec.resize not in ("stretch", "letterbox", "letterbox_mediapipe"):
+        raise MetadataError(f"{where}: input.resize {spec.resize!r} must be 'stretch', 'letterbox' or "
+                            f"'letterbox_mediapipe'")
     names = {t.name for t in sg.output_tensors()}
     outputs = []
     for out in meta["outputs"]:

@@ -59,8 +59,16 @@ def resize_frame(frame_bgr: np.ndarray, input_size: tuple[int, int], resize: str
         img = np.full((ih, iw) + frame_bgr.shape[2:], LETTERBOX_FILL, dtype=frame_bgr.dtype)
         img[py : py + nh, px : px + nw] = cv2.resize(frame_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR)
         t = Transform((fw, fh), (iw, ih), nw / fw, nh / fh, px, py)
+    elif resize == "letterbox_mediapipe":
+        # MediaPipe's ImageToTensorCalculator with keep_aspect_ratio: the frame, grown to the input's aspect
+        # around its centre, mapped corner to corner onto the input (sub-pixel, bilinear), zero border.
+        from .rotated_rect import RotatedRect, crop
+
+        s = min(iw / fw, ih / fh)
+        img = crop(frame_bgr, RotatedRect(fw / 2, fh / 2, iw / s, ih / s), (iw, ih), 0)
+        t = Transform((fw, fh), (iw, ih), s, s, (iw - fw * s) / 2, (ih - fh * s) / 2)
     else:
-        raise ConfigError(f"unknown resize mode {resize!r}; expected 'stretch' or 'letterbox'")
+        raise ConfigError(f"unknown resize mode {resize!r}; expected 'stretch', 'letterbox' or 'letterbox_mediapipe'")
     img = _to_color(img, color)
     return img, t
 

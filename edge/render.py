@@ -30,4 +30,7 @@ def draw_detections(frame_bgr: np.ndarray, dets: Detections, thickness: int | No
         ty = y0 - 2 if y0 - th - base - 2 >= 0 else min(h - 1, y0 + th + base + 2)
         cv2.rectangle(out, (x0, ty - th - base), (x0 + tw + 2, ty + 2), color, -1)
         cv2.putText(out, text, (x0 + 1, ty - base + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+        if dets.keypoints is not None:
+            for x, y, _ in dets.keypoints[i]:
+                cv2.circle(out, (int(round(float(x))), int(round(float(y)))), t + 1, color, -1, cv2.LINE_AA)
     return out

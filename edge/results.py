@@ -17,6 +17,10 @@ class Detections:
     scores: np.ndarray  # (N,) float32
     class_ids: np.ndarray  # (N,) int32
     labels: tuple[str, ...] = ()  # the model's label list; label of i is labels[class_ids[i]]
+    # (N, K, 3) float32 x, y in original-frame pixels + a score per keypoint, for detectors that give
+    # keypoints (MediaPipe's face/palm/person detectors; models whose keypoints have no score of their own
+    # repeat the detection's score). None for plain detectors.
+    keypoints: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
@@ -29,6 +33,13 @@ class Detections:
                 f"class_ids {self.class_ids.shape} must have the same length"
             )
         self.labels = tuple(self.labels)
+        if self.keypoints is not None:
+            kp = np.asarray(self.keypoints, dtype=np.float32)
+            if kp.ndim == 2 and n == 0:
+                kp = kp.reshape(0, 0, 3)
+            if kp.ndim != 3 or kp.shape[0] != n or kp.shape[2] != 3:
+                raise ValueError(f"Detections: keypoints {kp.shape} must be (N={n}, K, 3) x, y, score")
+            self.keypoints = kp
 
     @classmethod
     def empty(cls, labels: tuple[str, ...] = ()) -> "Detections":
@@ -39,7 +50,8 @@ class Detections:
 
     def __getitem__(self, index) -> "Detections":
         """Boolean-mask or index-array selection: ``dets[dets.scores > 0.5]``."""
-        return Detections(self.boxes[index], self.scores[index], self.class_ids[index], self.labels)
+        kp = None if self.keypoints is None else self.keypoints[index]
+        return Detections(self.boxes[index], self.scores[index], self.class_ids[index], self.labels, kp)
 
     def label(self, i: int) -> str:
         cid = int(self.class_ids[i])

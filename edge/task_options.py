@@ -1,4 +1,4 @@
-"""Command-line options of the pose, segmentation, enhancement and classification adapters.
+"""Command-line options of the pose, segmentation, enhancement, classification and MediaPipe detection adapters.
 
 ``add_task_arguments(parser)`` adds them to a command; ``task_options(args)`` turns the parsed values into
 the options dict the adapters read (only the options given, so adapter defaults apply otherwise).
@@ -11,7 +11,7 @@ import argparse
 from .errors import ConfigError
 
 # The adapter option keys, for config files and ``--model PATH,key=value`` lists that carry them per model.
-TASK_OPTION_KEYS = ("keypoint_score", "seg_view", "enhance_below", "label_offset", "top_k")
+TASK_OPTION_KEYS = ("keypoint_score", "seg_view", "enhance_below", "label_offset", "top_k", "anchors")
 
 
 def add_task_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,6 +27,9 @@ def add_task_arguments(p: argparse.ArgumentParser) -> None:
                    help="classify: output index of the label file's first line, e.g. 1 when a 1001-class "
                         "model's label file leaves out 'background' (default 0)")
     g.add_argument("--top-k", type=int, default=None, metavar="K", help="classify: classes to report (default 5)")
+    g.add_argument("--anchors", default=None, metavar="NAME",
+                   help="detect: the MediaPipe SSD anchor config to decode with, e.g. palm_192 (default: the one "
+                        "recognised from input size and anchor count; see edge/tasks/mediapipe_ssd.py KNOWN)")
 
 
 def task_options(args: argparse.Namespace) -> dict:

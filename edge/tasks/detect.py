@@ -28,10 +28,12 @@ class DetectAdapter:
             boxes, scores, class_ids = self._ssd(outputs, info, opts)
         elif kind == "raw_boxes_scores":
             boxes, scores, class_ids = self._raw(outputs, info, opts)
+        elif kind == "ssd_anchors":
+            return _mediapipe(outputs, info, opts, transform)
         else:
             raise MetadataError(
-                f"{info.path}: cannot decode detections of kind {kind!r}; expected 'ssd_postprocess' or "
-                f"'raw_boxes_scores'"
+                f"{info.path}: cannot decode detections of kind {kind!r}; expected 'ssd_postprocess', "
+                f"'raw_boxes_scores' or 'ssd_anchors'"
             )
         if info.labels and len(class_ids) and int(class_ids.max()) >= len(info.labels):
             raise MetadataError(
@@ -82,6 +84,9 @@ class DetectAdapter:
                     "label": result.label(i),
                     "score": round(float(result.scores[i]), 4),
                     "box": [round(float(v), 1) for v in result.boxes[i]],
+                    **({} if result.keypoints is None else
+                       {"keypoints": [[round(float(x), 1), round(float(y), 1), round(float(s), 4)]
+                                      for x, y, s in result.keypoints[i]]}),
                 }
                 for i in range(len(result))
             ]
@@ -91,6 +96,30 @@ class DetectAdapter:
         from ..render import draw_detections
 
         return draw_detections(frame_bgr, result)
+
+
+def _mediapipe(outputs, info, opts, transform: Transform) -> Detections:
+    """MediaPipe SSD-anchor detectors: anchors from the table (or ``anchors = NAME``), weighted NMS, keypoints."""
+    from . import mediapipe_ssd
+
+    name = opts.get("anchors") or info.decode.get("anchors")
+    if not name:
+        raise MetadataError(
+            f"{info.path}: a MediaPipe-style SSD head with {info.decode.get('num_anchors')} anchors and "
+            f"{info.decode.get('num_coords')} values per anchor at input {info.input.width}x{info.input.height} "
+            f"matches no known anchor config; name one with anchors = NAME (--anchors): "
+            + ", ".join(f"{c.name} ({c.input_size[0]}x{c.input_size[1]}, {c.num_anchors} anchors)"
+                        for c in mediapipe_ssd.KNOWN.values()))
+    cfg = mediapipe_ssd.config_named(str(name))
+    boxes, kps, scores = mediapipe_ssd.decode(outputs, cfg, min_score=float(opts["score"]),
+                                              nms_threshold=cfg.nms_threshold,
+                                              max_detections=int(opts["max_detections"]))
+    fw, fh = transform.frame_size
+    xy = np.clip(transform.points_to_frame(kps), 0, [fw - 1, fh - 1]) if len(kps) else kps.reshape(0, 0, 2)
+    kp = np.concatenate([xy, np.broadcast_to(scores[:, None, None], xy.shape[:2] + (1,))], axis=-1)
+    labels = info.labels or cfg.labels
+    return Detections(transform.boxes_to_frame(boxes), scores, np.zeros(len(scores), np.int32),
+                      labels, kp)
 
 
 def _stretch(frame_size, input_size) -> Transform:
