@@ -126,7 +126,10 @@ class Engine:
         if not spec.width or not spec.height:
             raise ModelError(f"{self.path}: the model input {spec.name!r} is not an image [1, H, W, C]")
         img, transform = resize_frame(frame_bgr, (spec.width, spec.height), spec.resize, spec.color)
-        return to_input_tensor(img, spec.dtype, spec.mean, spec.std, spec.scale, spec.zero_point), transform
+        tensor = to_input_tensor(img, spec.dtype, spec.mean, spec.std, spec.scale, spec.zero_point, spec.rounding)
+        if spec.layout == "NCHW":
+            tensor = np.ascontiguousarray(tensor.transpose(0, 3, 1, 2))
+        return tensor, transform
 
     def infer(self, tensor: np.ndarray) -> dict[str, np.ndarray]:
         want = tuple(self._input["shape"])

@@ -1,6 +1,8 @@
-"""``masks://DIR``: one PNG class map per frame, frame size, pixel value = class index.
+"""``masks://DIR``: one PNG per frame, frame size: a class map (pixel value = class index) for semantic
+segmentation, an instance map (pixel value = 1 + index of the detection in the JSON line, 0 = none, later
+detections painted over earlier ones, as Ultralytics' own instance PNGs) for detections with masks.
 
-8-bit PNGs when every class index fits (< 256), 16-bit otherwise. Files are named after the source image
+8-bit PNGs when every value fits (< 256), 16-bit otherwise. Files are named after the source image
 (``bird.bmp`` -> ``bird.png``) or ``frame_NNNNNN.png`` for video and camera frames; with several
 segmentation models in one pipeline chain, each map gets the model's name as a suffix. Only segmentation
 results have a class map; any other task is refused on the first frame with the model's task named.
@@ -15,9 +17,20 @@ import cv2
 import numpy as np
 
 from .errors import SinkError
+from .results import Detections
 from .sinks import Sink, SinkItem
 from .sources import IMAGE_SUFFIXES
 from .tasks.segment import Segmentation
+
+
+def instance_map(dets: Detections, frame_size: tuple[int, int]) -> np.ndarray:
+    """(H, W) int32: 1 + index of the detection whose mask covers the pixel (the last one wins), 0 elsewhere."""
+    w, h = frame_size
+    out = np.zeros((h, w), dtype=np.int32)
+    for i, m in enumerate(dets.masks or ()):
+        mh, mw = m.mask.shape
+        out[m.y0 : m.y0 + mh, m.x0 : m.x0 + mw][m.mask] = i + 1
+    return out
 
 
 class MaskSink(Sink):
@@ -34,13 +47,15 @@ class MaskSink(Sink):
     def write(self, item: SinkItem) -> None:
         maps = _segmentations(item.result)
         if not maps:
-            raise SinkError(f"{self.name}: writes segmentation class maps, but the model's task is "
-                            f"{item.result.task!r}")
+            raise SinkError(f"{self.name}: writes segmentation class maps and instance masks, but the model's "
+                            f"task is {item.result.task!r} and its results carry no masks")
         src = Path(item.result.source)
         stem = src.stem if src.suffix.lower() in IMAGE_SUFFIXES else f"frame_{item.result.frame:06d}"
         for name, seg in maps:
+            class_map = seg.class_map if isinstance(seg, Segmentation) else instance_map(
+                seg, (item.result.width, item.result.height))
             self._write_one(self.folder / (f"{stem}.png" if name is None else f"{stem}_{name}.png"),
-                            seg.class_map, item)
+                            class_map, item)
 
     def _write_one(self, path: Path, class_map: np.ndarray, item: SinkItem) -> None:
         if class_map.shape != (item.result.height, item.result.width):
@@ -56,10 +71,11 @@ class MaskSink(Sink):
         self.written += 1
 
 
-def _segmentations(result) -> list[tuple[str | None, Segmentation]]:
-    """The frame's class maps: every segmentation model of the pipeline's chain (``extras["models"]``),
-    named after the model when there are several."""
-    found = [(name, r) for name, r in (result.extras.get("models") or {}).items() if isinstance(r, Segmentation)]
+def _segmentations(result) -> list[tuple[str | None, Segmentation | Detections]]:
+    """The frame's maps: every segmentation model and every detector with instance masks of the pipeline's
+    chain (``extras["models"]``), named after the model when there are several."""
+    found = [(name, r) for name, r in (result.extras.get("models") or {}).items()
+             if isinstance(r, Segmentation) or (isinstance(r, Detections) and r.masks is not None)]
     if len(found) == 1:
         return [(None, found[0][1])]
     return found

@@ -42,6 +42,8 @@ class InputSpec:
     std: tuple[float, ...] = (255.0, 255.0, 255.0)
     scale: float = 0.0  # tensor quantization (0.0 = not quantized)
     zero_point: int = 0
+    layout: str = "NHWC"  # the input tensor's axis order: NHWC, or NCHW ([1, C, H, W], e.g. litert-torch exports)
+    rounding: str = "nearest"  # integer inputs: "nearest", or "truncate" (the float32 value cast, as Ultralytics does)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,11 @@ def read_labels(path: str | Path) -> tuple[str, ...]:
 def model_info(mf: ModelFile) -> ModelInfo:
     if EDGEVISION_KEY in mf.metadata:
         return _from_edgevision(mf)
+    from .ultralytics import recognise_ultralytics  # Ultralytics YOLO exports and the classic YOLOv5 head
+
+    yolo = recognise_ultralytics(mf, _input_from_tensor(mf.main), _quantization_of(mf.main))
+    if yolo is not None:
+        return yolo
     base = _from_structure(mf)
     if TFLITE_SUPPORT_KEY in mf.metadata:
         return _with_tflite_support(mf, base)
@@ -116,7 +123,11 @@ def model_info(mf: ModelFile) -> ModelInfo:
 
 def _input_from_tensor(sg: SubGraph, **kw) -> InputSpec:
     t = sg.input_tensors()[0]
-    if len(t.shape) == 4:
+    layout = "NHWC"
+    if len(t.shape) == 4 and t.shape[1] in (1, 3) and t.shape[3] not in (1, 3):
+        _, c, h, w = t.shape  # channels-first image input [1, C, H, W]
+        layout = "NCHW"
+    elif len(t.shape) == 4:
         _, h, w, c = t.shape
     else:  # not an image model; width/height 0 make Engine.prepare refuse frames with a clear message
         h, w, c = 0, 0, (t.shape[-1] if t.shape else 0)
@@ -131,7 +142,8 @@ def _input_from_tensor(sg: SubGraph, **kw) -> InputSpec:
             mean_std = {"mean": (0.0,) * c, "std": (1.0,) * c}
     spec = InputSpec(
         name=t.name, width=w, height=h, channels=c, dtype=t.dtype, color="RGB" if c == 3 else "GRAY",
-        scale=t.scales[0] if t.scales else 0.0, zero_point=t.zero_points[0] if t.zero_points else 0, **mean_std,
+        scale=t.scales[0] if t.scales else 0.0, zero_point=t.zero_points[0] if t.zero_points else 0,
+        layout=layout, **mean_std,
     )
     return replace(spec, **kw)
 

@@ -38,8 +38,11 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sink", action="append", default=[], metavar="URI",
                    help="file://out.mp4[?segment=60s] | jsonl://out.jsonl | http://127.0.0.1:8080 | display:// | "
                         "null:// (repeatable)")
-    p.add_argument("--score", type=float, default=0.3, help="minimum detection score (default 0.3)")
-    p.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold for raw heads (default 0.5)")
+    p.add_argument("--score", type=float, default=None,
+                   help="minimum detection score (default: the model family's, 0.3; Ultralytics YOLO 0.25)")
+    p.add_argument("--iou", type=float, default=None,
+                   help="NMS IoU threshold for raw heads (default: the model family's, 0.5; Ultralytics YOLO 0.7, "
+                        "classic YOLOv5 0.45)")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     p.add_argument("--queue", type=int, default=None, metavar="N",
                    help="frames between stages (default 1 for live sources, 4 for files)")
@@ -53,8 +56,10 @@ def build_config(args: argparse.Namespace):
 
     if args.max_frames is not None and args.max_frames < 1:
         raise ConfigError(f"--max-frames must be 1 or more, got {args.max_frames}")
-    if not 0.0 <= args.score <= 1.0:
-        raise ConfigError(f"--score must lie in 0..1, got {args.score}")
+    for name in ("score", "iou"):
+        value = getattr(args, name)
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise ConfigError(f"--{name} must lie in 0..1, got {value}")
     if args.config:
         config = load_config(args.config, args.threads)
         if args.model:
@@ -64,8 +69,8 @@ def build_config(args: argparse.Namespace):
             raise ConfigError("no model: give --model FILE (repeatable) or --config pipeline.toml")
         entries = []
         for i, text in enumerate(args.model):
-            entry = {"score": args.score, "iou": args.iou, "delegate": args.delegate, **task_options(args),
-                     **parse_model_option(text)}
+            given = {k: getattr(args, k) for k in ("score", "iou") if getattr(args, k) is not None}
+            entry = {**given, "delegate": args.delegate, **task_options(args), **parse_model_option(text)}
             if args.fallback:
                 entry.setdefault("fallback", args.fallback)
             if i == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -58,7 +59,8 @@ def resize_frame(frame_bgr: np.ndarray, input_size: tuple[int, int], resize: str
         px, py = (iw - nw) // 2, (ih - nh) // 2
         img = np.full((ih, iw) + frame_bgr.shape[2:], LETTERBOX_FILL, dtype=frame_bgr.dtype)
         img[py : py + nh, px : px + nw] = cv2.resize(frame_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR)
-        t = Transform((fw, fh), (iw, ih), nw / fw, nh / fh, px, py)
+        # Boxes map back with the gain s itself (not nw / fw), as Ultralytics' and YOLOv5's scale_boxes do.
+        t = Transform((fw, fh), (iw, ih), s, s, px, py)
     elif resize == "letterbox_mediapipe":
         # MediaPipe's ImageToTensorCalculator with keep_aspect_ratio: the frame, grown to the input's aspect
         # around its centre, mapped corner to corner onto the input (sub-pixel, bilinear), zero border.
@@ -85,7 +87,8 @@ def _to_color(img: np.ndarray, color: str) -> np.ndarray:
     raise ConfigError(f"unknown colour order {color!r}; expected RGB, BGR or GRAY")
 
 
-def to_input_tensor(img: np.ndarray, dtype: str, mean, std, scale: float, zero_point: int) -> np.ndarray:
+def to_input_tensor(img: np.ndarray, dtype: str, mean, std, scale: float, zero_point: int,
+                    rounding: str = "nearest") -> np.ndarray:
     """Image (H, W, C) uint8 pixels -> the input tensor [1, H, W, C] in the model's dtype.
 
     The model wants ``(pixel - mean) / std``; a quantized input stores ``value / scale + zero_point``.
@@ -99,11 +102,36 @@ def to_input_tensor(img: np.ndarray, dtype: str, mean, std, scale: float, zero_p
     if dtype not in ("uint8", "int8"):
         raise ConfigError(f"unsupported input tensor type {dtype}; expected float32, uint8 or int8")
     shift = 128 if dtype == "int8" else 0  # int8 holds pixel - 128
+    if rounding == "truncate" and scale:
+        return _apply_lut(img, truncating_lut(dtype, tuple(mean.tolist()), tuple(std.tolist()), scale, zero_point))
+    if rounding != "nearest":
+        raise ConfigError(f"unknown input rounding {rounding!r}; expected 'nearest' or 'truncate'")
     if not scale or is_identity_quantization(mean, std, scale, zero_point - (-shift)):
         return _minus_128(img)[None] if shift else img[None]
     q = np.round((img.astype(np.float32) - mean) / std / scale + zero_point)
     info = np.iinfo(dtype)
     return np.clip(q, info.min, info.max).astype(dtype)[None]
+
+
+@functools.lru_cache(maxsize=16)
+def truncating_lut(dtype: str, mean: tuple, std: tuple, scale: float, zero_point: int) -> np.ndarray:
+    """(C, 256) table pixel -> quantized input, computed as Ultralytics and YOLOv5 quantize their inputs:
+    ``((pixel - mean) / std) / scale + zero_point`` in float32, then cast (truncated toward zero)."""
+    p = np.arange(256, dtype=np.float32)[None, :]
+    x = (p - np.asarray(mean, np.float32)[:, None]) / np.asarray(std, np.float32)[:, None]
+    q = x / np.float32(scale) + np.float32(zero_point)
+    info = np.iinfo(dtype)
+    return np.trunc(np.clip(q, info.min, info.max)).astype(dtype)
+
+
+def _apply_lut(img: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    img = np.ascontiguousarray(img, np.uint8)
+    if img.ndim == 2:
+        img = img[..., None]
+    if all(np.array_equal(lut[0], row) for row in lut[1:]) or len(lut) == 1:
+        out = cv2.LUT(img, lut[0].view(np.uint8))  # one table for every channel: OpenCV's fast path
+        return out.reshape(img.shape).view(lut.dtype)[None]
+    return np.stack([lut[c][img[..., c]] for c in range(img.shape[-1])], axis=-1)[None]
 
 
 def _minus_128(img: np.ndarray) -> np.ndarray:

@@ -15,9 +15,33 @@ def color_for(class_id: int) -> tuple[int, int, int]:
     return int(bgr[0]), int(bgr[1]), int(bgr[2])
 
 
-def draw_detections(frame_bgr: np.ndarray, dets: Detections, thickness: int | None = None) -> np.ndarray:
-    """Return a copy of the frame with one box and one "label score" tag per detection."""
+MASK_ALPHA = 0.45
+KEYPOINT_CONF = 0.5  # keypoints of detections are drawn above this confidence (Ultralytics' plot threshold)
+
+
+def draw_instance_masks(frame_bgr: np.ndarray, dets: Detections, alpha: float = MASK_ALPHA) -> np.ndarray:
+    """Each detection's mask blended in its class colour, later detections over earlier ones."""
     out = frame_bgr.copy()
+    for i, m in enumerate(dets.masks or ()):
+        h, w = m.mask.shape
+        if not m.mask.any():
+            continue
+        region = out[m.y0 : m.y0 + h, m.x0 : m.x0 + w]
+        colour = np.array(color_for(int(dets.class_ids[i])), dtype=np.float32)
+        blended = region.astype(np.float32) * (1 - alpha) + colour * alpha
+        region[m.mask] = blended[m.mask].astype(np.uint8)
+    return out
+
+
+def draw_detections(frame_bgr: np.ndarray, dets: Detections, thickness: int | None = None) -> np.ndarray:
+    """Return a copy of the frame with one box and one "label score" tag per detection (masks and keypoints
+    first, when the detections carry them)."""
+    out = draw_instance_masks(frame_bgr, dets) if dets.masks is not None else frame_bgr.copy()
+    skeleton = dets.keypoints is not None and dets.keypoints.shape[1] == 17  # COCO keypoints: bones, not dots
+    if skeleton:
+        from .tasks.pose import Poses, draw_skeletons
+
+        out = draw_skeletons(out, Poses(dets.keypoints, dets.scores, None, KEYPOINT_CONF))
     h, w = out.shape[:2]
     t = thickness or max(1, round(min(h, w) / 300))
     scale = max(0.4, min(h, w) / 900)
@@ -30,7 +54,7 @@ def draw_detections(frame_bgr: np.ndarray, dets: Detections, thickness: int | No
         ty = y0 - 2 if y0 - th - base - 2 >= 0 else min(h - 1, y0 + th + base + 2)
         cv2.rectangle(out, (x0, ty - th - base), (x0 + tw + 2, ty + 2), color, -1)
         cv2.putText(out, text, (x0 + 1, ty - base + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
-        if dets.keypoints is not None:
+        if dets.keypoints is not None and not skeleton:
             for x, y, _ in dets.keypoints[i]:
                 cv2.circle(out, (int(round(float(x))), int(round(float(y)))), t + 1, color, -1, cv2.LINE_AA)
     return out

@@ -12,6 +12,40 @@ import numpy as np
 
 
 @dataclass
+class InstanceMask:
+    """One detection's binary mask in original-frame pixels, stored as the part inside its box.
+
+    ``mask`` (h, w) bool covers frame pixels ``[y0:y0+h, x0:x0+w]``; every pixel outside is False.
+    """
+
+    x0: int
+    y0: int
+    mask: np.ndarray
+    frame_size: tuple[int, int]  # (width, height) of the frame the mask belongs to
+
+    def __post_init__(self) -> None:
+        self.mask = np.asarray(self.mask, dtype=bool)
+        if self.mask.ndim != 2:
+            raise ValueError(f"InstanceMask: mask must be (h, w), got {self.mask.shape}")
+        fw, fh = self.frame_size
+        h, w = self.mask.shape
+        if self.x0 < 0 or self.y0 < 0 or self.x0 + w > fw or self.y0 + h > fh:
+            raise ValueError(f"InstanceMask: {w}x{h} at ({self.x0}, {self.y0}) leaves the {fw}x{fh} frame")
+
+    def full(self) -> np.ndarray:
+        """The mask as an (H, W) bool array of the whole frame."""
+        fw, fh = self.frame_size
+        out = np.zeros((fh, fw), dtype=bool)
+        h, w = self.mask.shape
+        out[self.y0 : self.y0 + h, self.x0 : self.x0 + w] = self.mask
+        return out
+
+    @property
+    def area(self) -> int:
+        return int(self.mask.sum())
+
+
+@dataclass
 class Detections:
     boxes: np.ndarray  # (N, 4) float32, x0 y0 x1 y1 in original-frame pixels
     scores: np.ndarray  # (N,) float32
@@ -21,6 +55,7 @@ class Detections:
     # keypoints (MediaPipe's face/palm/person detectors; models whose keypoints have no score of their own
     # repeat the detection's score). None for plain detectors.
     keypoints: np.ndarray | None = None
+    masks: tuple[InstanceMask, ...] | None = None  # one per detection (instance segmentation models)
 
     def __post_init__(self) -> None:
         self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
@@ -40,6 +75,10 @@ class Detections:
             if kp.ndim != 3 or kp.shape[0] != n or kp.shape[2] != 3:
                 raise ValueError(f"Detections: keypoints {kp.shape} must be (N={n}, K, 3) x, y, score")
             self.keypoints = kp
+        if self.masks is not None:
+            self.masks = tuple(self.masks)
+            if len(self.masks) != n:
+                raise ValueError(f"Detections: {len(self.masks)} masks for {n} boxes")
 
     @classmethod
     def empty(cls, labels: tuple[str, ...] = ()) -> "Detections":
@@ -50,8 +89,11 @@ class Detections:
 
     def __getitem__(self, index) -> "Detections":
         """Boolean-mask or index-array selection: ``dets[dets.scores > 0.5]``."""
-        kp = None if self.keypoints is None else self.keypoints[index]
-        return Detections(self.boxes[index], self.scores[index], self.class_ids[index], self.labels, kp)
+        picked = np.arange(len(self))[index]
+        masks = None if self.masks is None else tuple(self.masks[int(i)] for i in np.atleast_1d(picked))
+        keypoints = None if self.keypoints is None else self.keypoints[index].reshape(
+            -1, *self.keypoints.shape[1:])
+        return Detections(self.boxes[index], self.scores[index], self.class_ids[index], self.labels, keypoints, masks)
 
     def label(self, i: int) -> str:
         cid = int(self.class_ids[i])

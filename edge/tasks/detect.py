@@ -14,16 +14,24 @@ from ..errors import ConfigError, MetadataError
 from ..preprocess import Transform
 from ..results import Detections
 
-DEFAULTS = {"score": 0.3, "iou": 0.5, "max_detections": 100}
+DEFAULTS = {"score": 0.3, "iou": 0.5, "max_detections": 100}  # a family's plan (info.decode) may override them
+YOLO_KINDS = ("ultralytics", "yolov5_anchors")  # decoded by edge.tasks.yolo
 
 
 class DetectAdapter:
     task = "detect"
 
     def decode(self, outputs: dict[str, np.ndarray], info, frame_size: tuple[int, int], options: dict) -> Detections:
-        opts = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+        family = {k: info.decode[k] for k in DEFAULTS if k in info.decode}  # the model family's defaults
+        opts = {**DEFAULTS, **family, **{k: v for k, v in options.items() if v is not None}}
         transform = opts.get("transform") or _stretch(frame_size, info.input_size)
         kind = info.decode.get("kind")
+        if kind in YOLO_KINDS:
+            from . import yolo
+
+            dets = yolo.decode(outputs, info, transform, opts)
+            _check_labels(info, dets.class_ids)
+            return dets
         if kind == "ssd_postprocess":
             boxes, scores, class_ids = self._ssd(outputs, info, opts)
         elif kind == "raw_boxes_scores":
@@ -33,13 +41,9 @@ class DetectAdapter:
         else:
             raise MetadataError(
                 f"{info.path}: cannot decode detections of kind {kind!r}; expected 'ssd_postprocess', "
-                f"'raw_boxes_scores' or 'ssd_anchors'"
+                f"'raw_boxes_scores', 'ssd_anchors', {', '.join(repr(k) for k in YOLO_KINDS)}"
             )
-        if info.labels and len(class_ids) and int(class_ids.max()) >= len(info.labels):
-            raise MetadataError(
-                f"{info.path}: the model predicts class {int(class_ids.max())} but has only {len(info.labels)} "
-                f"labels ({info.labels_source or 'no source'}); give a matching --labels FILE"
-            )
+        _check_labels(info, class_ids)
         return Detections(transform.boxes_to_frame(boxes), scores, class_ids, info.labels)
 
     @staticmethod
@@ -77,20 +81,25 @@ class DetectAdapter:
         )
 
     def to_json(self, result: Detections) -> dict:
-        return {
-            "detections": [
-                {
-                    "class_id": int(result.class_ids[i]),
-                    "label": result.label(i),
-                    "score": round(float(result.scores[i]), 4),
-                    "box": [round(float(v), 1) for v in result.boxes[i]],
-                    **({} if result.keypoints is None else
-                       {"keypoints": [[round(float(x), 1), round(float(y), 1), round(float(s), 4)]
-                                      for x, y, s in result.keypoints[i]]}),
-                }
-                for i in range(len(result))
-            ]
-        }
+        """One entry per detection; ``keypoints`` [[x, y, conf], ...] frame pixels and ``mask`` (COCO RLE over
+        the whole frame, see edge.rle) only when the model gives them."""
+        from ..rle import encode
+
+        out = []
+        for i in range(len(result)):
+            entry = {
+                "class_id": int(result.class_ids[i]),
+                "label": result.label(i),
+                "score": round(float(result.scores[i]), 4),
+                "box": [round(float(v), 1) for v in result.boxes[i]],
+            }
+            if result.keypoints is not None:
+                entry["keypoints"] = [[round(float(x), 1), round(float(y), 1), round(float(c), 4)]
+                                      for x, y, c in result.keypoints[i]]
+            if result.masks is not None:
+                entry["mask"] = encode(result.masks[i].full())
+            out.append(entry)
+        return {"detections": out}
 
     def render(self, frame_bgr: np.ndarray, result: Detections) -> np.ndarray:
         from ..render import draw_detections
@@ -120,6 +129,14 @@ def _mediapipe(outputs, info, opts, transform: Transform) -> Detections:
     labels = info.labels or cfg.labels
     return Detections(transform.boxes_to_frame(boxes), scores, np.zeros(len(scores), np.int32),
                       labels, kp)
+
+
+def _check_labels(info, class_ids) -> None:
+    if info.labels and len(class_ids) and int(class_ids.max()) >= len(info.labels):
+        raise MetadataError(
+            f"{info.path}: the model predicts class {int(class_ids.max())} but has only {len(info.labels)} "
+            f"labels ({info.labels_source or 'no source'}); give a matching --labels FILE"
+        )
 
 
 def _stretch(frame_size, input_size) -> Transform:

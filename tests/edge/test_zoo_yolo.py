@@ -1,0 +1,148 @@
+"""Every Ultralytics YOLO export in ../shared/zoo (and the classic YOLOv5 file) through ``python -m edge run``,
+against the answers Ultralytics' predict (YOLOv5's detect.py) gave for the same files and images.
+
+One ``edge run`` per model per session, over a folder of links to the images of its expected file; the
+JSON lines and (seg models) the ``masks://`` PNGs are compared with upstream in ``yolo_oracle``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.rle import decode as rle_decode
+
+from .yolo_oracle import (YOLO_MODELS, box_iou_needed, keypoint_problems, mask_problems, match, read_instances,
+                          read_jsonl)
+
+pytestmark = pytest.mark.zoo
+
+POSE = [s for s in YOLO_MODELS if "-pose" in s]
+SEG = [s for s in YOLO_MODELS if "-seg" in s]
+LABELS_FOR = {"yolov5n_uint8_anchors": "labels/coco80_ultralytics.txt"}  # no metadata: --labels needed
+
+
+@pytest.fixture(scope="session")
+def yolo_run(zoo, cli, tmp_path_factory):
+    """stem -> (expected JSON, our detections by image, our masks folder); each model runs once per session."""
+    done: dict[str, tuple] = {}
+
+    def run(stem: str):
+        if stem not in done:
+            expected = json.loads((zoo / "expected/yolo" / YOLO_MODELS[stem]).read_text())
+            work = tmp_path_factory.mktemp(stem)
+            images = work / "images"
+            images.mkdir()
+            for name in expected["results"]:
+                (images / name).symlink_to(zoo / "images" / name)
+            args = ["run", "--model", str(zoo / "models" / f"{stem}.tflite"), "--source", f"file://{images}/",
+                    "--sink", f"jsonl://{work / 'out.jsonl'}", "--threads", "1", "--quiet"]
+            if stem in LABELS_FOR:
+                args += ["--labels", str(zoo / LABELS_FOR[stem])]
+            if stem in SEG:
+                args += ["--sink", f"masks://{work / 'masks'}"]
+            proc = cli(*args, timeout=300)
+            assert proc.returncode == 0, proc.stderr
+            done[stem] = (expected, read_jsonl(work / "out.jsonl"), work / "masks")
+        return done[stem]
+
+    return run
+
+
+def test_every_zoo_yolo_model_is_covered(zoo):
+    assert {p.stem for p in (zoo / "models").glob("yolo*.tflite")} == set(YOLO_MODELS)
+
+
+@pytest.mark.parametrize("stem", list(YOLO_MODELS))
+def test_detections_match_upstream(yolo_run, stem):
+    expected, ours, _ = yolo_run(stem)
+    assert set(ours) == set(expected["results"])
+    problems, matched = [], 0
+    for image, res in expected["results"].items():
+        pairs, bad = match(res["detections"], ours[image], box_iou_needed(stem))
+        matched += len(pairs)
+        problems += [f"{image}: {p}" for p in bad]
+    assert not problems, "\n".join(problems)
+    assert matched >= 5  # the comparison really compared something
+
+
+@pytest.mark.parametrize("stem", POSE)
+def test_keypoints_match_upstream(yolo_run, stem):
+    expected, ours, _ = yolo_run(stem)
+    problems, checked = [], 0
+    for image, res in expected["results"].items():
+        pairs, _ = match(res["detections"], ours[image], box_iou_needed(stem))
+        for k in pairs.values():
+            assert len(ours[image][k]["keypoints"]) == 17
+        checked += len(pairs)
+        _, bad = keypoint_problems(res["detections"], ours[image], pairs)
+        problems += [f"{image}: {p}" for p in bad]
+    assert not problems, "\n".join(problems)
+    assert checked >= 5
+
+
+@pytest.mark.parametrize("stem", SEG)
+def test_instance_masks_match_upstream(yolo_run, zoo, stem):
+    expected, ours, masks_dir = yolo_run(stem)
+    problems, checked = [], 0
+    for image, res in expected["results"].items():
+        upstream_png = zoo / "expected/yolo/masks" / f"{stem}__{Path(image).stem}_instances.png"
+        pairs, _ = match(res["detections"], ours[image], box_iou_needed(stem))
+        checked += len(pairs)
+        _, bad = mask_problems(res["detections"], ours[image], pairs, read_instances(upstream_png))
+        problems += [f"{image}: {p}" for p in bad]
+        # the masks:// sink wrote our own instance map: 1 + index of our detection, later over earlier
+        ours_png = read_instances(masks_dir / f"{Path(image).stem}.png")
+        painted = np.zeros_like(ours_png)
+        for i, det in enumerate(ours[image]):
+            painted[rle_decode(det["mask"])] = i + 1
+        assert np.array_equal(ours_png, painted), image
+        assert ours_png.shape == tuple(res["orig_shape_hw"])
+    assert not problems, "\n".join(problems)
+    assert checked >= 5
+
+
+@pytest.mark.parametrize("stem, layout, rounding", [
+    ("yolo11n_int8_nchw_litert", "NCHW", "nearest"),
+    ("yolov5nu_full_integer_quant", "NHWC", "truncate"),
+    ("yolo11n-seg_int8_nms", "NHWC", "nearest"),
+])
+def test_info_prints_the_plan(cli, zoo, stem, layout, rounding):
+    proc = cli("info", "--model", str(zoo / "models" / f"{stem}.tflite"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["task"] == "detect" and info["info_source"].startswith("ultralytics ")
+    assert info["input"]["resize"] == "letterbox" and info["input"]["layout"] == layout
+    assert info["input"]["rounding"] == rounding and (info["input"]["width"], info["input"]["height"]) == (640, 640)
+    assert info["labels"]["count"] == 80 and info["labels"]["source"] == "Ultralytics metadata names"
+    assert info["decode"]["kind"] == "ultralytics"
+    assert (info["decode"]["score"], info["decode"]["iou"], info["decode"]["max_detections"]) == (0.25, 0.7, 300)
+
+
+def test_classic_yolov5_needs_labels(cli, zoo, tmp_path):
+    model = zoo / "models/yolov5n_uint8_anchors.tflite"
+    info = json.loads(cli("info", "--model", str(model), "--json").stdout)
+    assert info["decode"] == {"kind": "yolov5_anchors", "nc": 80, "score": 0.25, "iou": 0.45, "max_detections": 1000}
+    proc = cli("run", "--model", str(model), "--source", f"file://{zoo / 'images/chelsea.png'}",
+               "--sink", f"jsonl://{tmp_path / 'o.jsonl'}")
+    assert proc.returncode == 2 and "--labels" in proc.stderr
+
+
+def test_overlay_and_cli_thresholds(cli, zoo, tmp_path):
+    """An annotated image shows masks; --score and --iou override the family's defaults."""
+    import cv2
+
+    model = zoo / "models/yolo11n-seg_int8_nms.tflite"
+    image = zoo / "images/coffee.png"
+    proc = cli("run", "--model", str(model), "--source", f"file://{image}", "--sink", f"file://{tmp_path / 'a.png'}",
+               "--sink", f"jsonl://{tmp_path / 'a.jsonl'}", "--score", "0.7")
+    assert proc.returncode == 0, proc.stderr
+    dets = json.loads((tmp_path / "a.jsonl").read_text())["detections"]
+    assert dets and min(d["score"] for d in dets) >= 0.7 and {d["label"] for d in dets} <= {"cup", "spoon"}
+    frame, drawn = cv2.imread(str(image)), cv2.imread(str(tmp_path / "a.png"))
+    cup = rle_decode(next(d for d in dets if d["label"] == "cup")["mask"])
+    changed = np.any(frame != drawn, axis=2)
+    assert changed[cup].mean() > 0.9  # the cup's pixels are tinted
