@@ -13,6 +13,10 @@ plus ``live = True``, ``fps`` (nominal, 0 if unknown) and ``size`` (width, heigh
   GStreamer pipelines go through OpenCV when cv2 was built with GStreamer (JetPack's OpenCV is), else through
   a ``gst-launch-1.0 ... ! fdsink`` subprocess that writes raw BGR frames into a pipe.
 * ``rtsp://host:port/path`` through OpenCV's FFmpeg backend (TCP transport, open/read time-outs).
+
+A server or device that is not there at start is waited for: ``?open_timeout=SECONDS`` retries the first open
+with the reconnect back-off (rtsp:// 30 s by default, v4l2:// and csi:// 0 = fail at once); the option is taken
+off the URI before it reaches the camera.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 import cv2
 import numpy as np
 
-from .errors import ConfigError, SourceError
+from .errors import ConfigError, SourceError, SourceUnavailable
 from .sources import Frame, Source
 
 _CAPS_RE = re.compile(r"caps = video/x-raw, format=\(string\)BGR, width=\(int\)(\d+), height=\(int\)(\d+)"
@@ -189,7 +193,7 @@ def csi_pipeline(sensor: int, width: int, height: int, fps: int, flip: int = 0) 
 
 def open_csi(uri: str):
     parts = urlsplit(uri)
-    query = _options(uri, {"width", "height", "fps", "flip"})
+    query = _options(uri, {"width", "height", "fps", "flip", "open_timeout"})
     try:
         sensor = int(parts.netloc or "0")
     except ValueError:
@@ -202,17 +206,17 @@ def open_csi(uri: str):
 def open_v4l2(uri: str):
     parts = urlsplit(uri)
     device = parts.path or "/dev/video0"
-    query = _options(uri, {"width", "height", "fps", "fourcc"})
+    query = _options(uri, {"width", "height", "fps", "fourcc", "open_timeout"})
     width, height = _int_option(uri, query, "width", None), _int_option(uri, query, "height", None)
     fps = _int_option(uri, query, "fps", None)
     fourcc = query.get("fourcc")
     if fourcc is not None and len(fourcc) != 4:
         raise SourceError(f"{uri!r}: fourcc must be 4 characters such as MJPG or YUYV, got {fourcc!r}")
     if not os.path.exists(device):
-        raise SourceError(f"{uri}: no such camera device {device} (is the camera plugged in? see ls /dev/video*)")
+        raise SourceUnavailable(f"{uri}: no such camera device {device} (is the camera plugged in? see ls /dev/video*)")
     cap = cv2.VideoCapture(device, cv2.CAP_V4L2)
     if not cap.isOpened():
-        raise SourceError(f"{uri}: OpenCV could not open {device} with V4L2 (busy or not a capture device?)")
+        raise SourceUnavailable(f"{uri}: OpenCV could not open {device} with V4L2 (busy or not a capture device?)")
     if fourcc is not None:
         cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
     if width:
@@ -235,7 +239,7 @@ def open_rtsp(uri: str, timeout_ms: int = 5000):
                            [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms])
     if not cap.isOpened():
         cap.release()
-        raise SourceError(f"{uri}: could not open the RTSP stream within {timeout_ms / 1000:.0f} s "
+        raise SourceUnavailable(f"{uri}: could not open the RTSP stream within {timeout_ms / 1000:.0f} s "
                           "(server down, wrong path, or a firewall)")
     return _CaptureSource(cap, uri)
 
@@ -352,4 +356,28 @@ def open_live(uri: str, rest: str = ""):
         raise SourceError(f"{uri!r}: not a camera scheme; known: {', '.join(sorted(OPENERS))}")
     if scheme == "picamera2":
         return Picamera2Source(uri)  # libcamera recovers itself; a lost Pi camera needs a restart
-    return Reconnecting(lambda: OPENERS[scheme](uri), uri)
+    open_timeout = DEFAULT_OPEN_TIMEOUT.get(scheme, 0.0)
+    if scheme in DEFAULT_OPEN_TIMEOUT:
+        uri, given = split_open_timeout(uri)
+        open_timeout = given if given is not None else open_timeout
+    return Reconnecting(lambda: OPENERS[scheme](uri), uri, open_timeout=open_timeout)
+
+
+# schemes that take ?open_timeout= (seconds to wait for a server or device absent at start), and its default
+DEFAULT_OPEN_TIMEOUT = {"rtsp": 30.0, "v4l2": 0.0, "csi": 0.0}
+
+
+def split_open_timeout(uri: str) -> tuple[str, float | None]:
+    """The URI without its ``open_timeout=`` option (other options kept in order), and that option's value."""
+    given = [v for k, v in parse_qsl(urlsplit(uri).query, keep_blank_values=True) if k == "open_timeout"]
+    if not given:
+        return uri, None
+    try:
+        seconds = float(given[-1])
+    except ValueError:
+        seconds = float("nan")
+    if not (0 <= seconds <= 86400):
+        raise SourceError(f"{uri!r}: open_timeout must be a number of seconds from 0 to 86400, got {given[-1]!r}")
+    base, _, query = uri.partition("?")
+    rest = "&".join(p for p in query.split("&") if p.split("=", 1)[0] != "open_timeout")
+    return base + ("?" + rest if rest else ""), seconds

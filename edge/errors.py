@@ -27,3 +27,7 @@ class SinkError(EdgeError):
 
 class ConfigError(EdgeError):
     """A command-line option or configuration value is invalid."""
+
+
+class SourceUnavailable(SourceError):
+    """A live source that is not there yet (server down, device absent): worth retrying, unlike a bad option."""

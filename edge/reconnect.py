@@ -6,6 +6,11 @@ reopens it until it delivers a frame again, ``stop()`` is called, or ``give_up_a
 (when, how long, why, how many attempts) is kept in ``gaps`` and handed once to the next frame through
 ``take_gap()``; the pipeline writes it into that frame's JSON line. File sources are never wrapped: a file
 that ends has ended.
+
+The first open is retried with the same back-off for up to ``open_timeout`` seconds (a camera that boots
+before its RTSP server is the normal case), but only while the source says it is not there yet
+(``SourceUnavailable``, ``OSError``); a wrong option fails at once. Each wait is logged once at its start and
+once when it ends.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import SourceError
+from .errors import SourceError, SourceUnavailable
 from .sources import Source
 
 log = logging.getLogger(__name__)
@@ -42,7 +47,7 @@ class Reconnecting(Source):
     live = True
 
     def __init__(self, open_source: Callable[[], Any], uri: str, *, first_delay: float = 0.25,
-                 max_delay: float = 5.0, give_up_after: float | None = None):
+                 max_delay: float = 5.0, give_up_after: float | None = None, open_timeout: float = 0.0):
         self._open = open_source
         self.uri = uri
         self.first_delay = first_delay
@@ -53,10 +58,44 @@ class Reconnecting(Source):
         self._pending: Gap | None = None
         self._delivered = 0
         self._stop = threading.Event()
-        self._source = open_source()  # the first open must work: a wrong URI is an error, not a gap
+        self.open_timeout = open_timeout
+        self.open_attempts = 1
+        self.open_seconds = 0.0
+        self._source = self._first_open()
         self.fps = getattr(self._source, "fps", None)
         self.name = getattr(self._source, "name", uri)
         self.size = getattr(self._source, "size", None)
+
+    def _first_open(self):
+        """Open the source; while it is unavailable, retry with back-off for up to ``open_timeout`` seconds."""
+        started = time.monotonic()
+        try:
+            return self._open()
+        except (SourceUnavailable, OSError) as exc:
+            if self.open_timeout <= 0:
+                raise
+            reason = str(exc)
+        log.warning("%s: not available yet (%s); retrying for up to %.0f s (open_timeout=)", self.uri, reason,
+                    self.open_timeout)
+        delay = self.first_delay
+        while True:
+            left = self.open_timeout - (time.monotonic() - started)
+            if left <= 0:
+                raise SourceUnavailable(f"{self.uri}: still not available after {self.open_timeout:.0f} s and "
+                                        f"{self.open_attempts} attempts (last problem: {reason}); raise "
+                                        "open_timeout= to wait longer")
+            if self._stop.wait(min(delay, left)):
+                raise SourceUnavailable(f"{self.uri}: stopped while waiting for the source to appear")
+            self.open_attempts += 1
+            try:
+                source = self._open()
+            except (SourceUnavailable, OSError) as exc:
+                reason = str(exc)
+                delay = min(delay * 2, self.max_delay)
+                continue
+            self.open_seconds = time.monotonic() - started
+            log.warning("%s: opened after %.1f s (%d attempts)", self.uri, self.open_seconds, self.open_attempts)
+            return source
 
     def _read_once(self) -> tuple[np.ndarray | None, str]:
         if self._source is None:

@@ -5,27 +5,38 @@
     /frame.jpg     the latest annotated frame
     /stats.json    FPS, latency p50/p95, drops, per-stage times, queue depths, reconnects
 
-Served by the standard library's ThreadingHTTPServer on its own thread. It binds to loopback unless the URI
-names another host; then a token is required (``http://0.0.0.0:8080?token=SECRET``, or EDGE_WEB_TOKEN) and
-every request must carry it (``?token=`` or ``Authorization: Bearer``). Frames are JPEG-encoded at most
-``max_fps`` times a second and only while someone watches, so an idle page costs the pipeline nothing.
+It binds to loopback unless the URI names another host; then a token is required
+(``http://0.0.0.0:8080?token=SECRET``, or EDGE_WEB_TOKEN) and every request must carry it (``?token=`` or
+``Authorization: Bearer``). Frames are JPEG-encoded at most ``max_fps`` times a second and only while someone
+watches, so an idle page costs the pipeline nothing.
+
+Slow, silent or hostile clients cannot hold the sink (see docs/reliability.md, "Live links"): one thread (the
+gate, ``edge.web_gate``) reads every request's headers without blocking, with a deadline (``header_timeout``)
+and a cap on connections still sending them (``max_pending``, the oldest dropped first); the token is checked
+there, and only a complete, authorised request gets a handler thread, of which at most ``max_clients`` run
+(else 503). A client that goes away mid-response is counted (``web`` in /stats.json), never a traceback.
 """
 
 from __future__ import annotations
 
 import hmac
+import io
 import ipaddress
 import json
+import logging
 import os
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import cv2
 
 from .errors import ConfigError, SinkError
 from .sinks import Sink, SinkItem
+from .web_gate import Gate, GateLimits, SocketWriter
+
+log = logging.getLogger(__name__)
 
 _PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>edge live</title>
@@ -71,7 +82,7 @@ def is_loopback(host: str) -> bool:
 
 class WebSink(Sink):
     def __init__(self, host: str = "127.0.0.1", port: int = 8080, token: str | None = None, max_fps: float = 15.0,
-                 quality: int = 80):
+                 quality: int = 80, limits: GateLimits | None = None):
         if not is_loopback(host) and not token:
             raise ConfigError(f"http://{host}:{port}: the page would be reachable from the network; give a token "
                               "(http://HOST:PORT?token=SECRET or EDGE_WEB_TOKEN), or bind 127.0.0.1")
@@ -83,15 +94,11 @@ class WebSink(Sink):
         self.viewers = 0
         self._closed = False
         self.stats = None
-        try:
-            self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        except OSError as exc:
-            raise SinkError(f"http://{host}:{port}: cannot listen ({exc.strerror})") from None
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
+        handler = self._handler_class()
+        self._gate = Gate(host, port, self._authorised, lambda conn, addr, head: handler(conn, addr, head),
+                          limits or GateLimits())
+        self.port = self._gate.port
         self.name = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="edge-web", daemon=True)
-        self._thread.start()
 
     def attach_stats(self, stats) -> None:
         self.stats = stats
@@ -118,36 +125,57 @@ class WebSink(Sink):
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        self._server.shutdown()
-        self._server.server_close()
+        self._gate.close()
+        counts = self._gate.counts
+        if counts["left"] or counts["timed_out"] or counts["busy"] or counts["refused"]:
+            log.warning("%s: %s", self.name, self._gate.describe())
+
+    @property
+    def web_stats(self) -> dict:
+        """What the gate counted: clients served, left mid-response, timed out, turned away (busy, no token)."""
+        return dict(self._gate.counts, active=self._gate.active, pending=self._gate.pending)
 
     # ------------------------------------------------------------------ HTTP
 
-    def _authorised(self, handler: BaseHTTPRequestHandler, query: dict) -> bool:
+    def _authorised(self, target: str, headers: dict[str, str]) -> bool:
+        """Checked by the gate on the raw request line and headers, before any handler thread exists."""
         if not self.token:
             return True
-        given = query.get("token") or handler.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        query = dict(parse_qsl(urlsplit(target).query))
+        given = query.get("token") or headers.get("authorization", "").removeprefix("Bearer ").strip()
         return hmac.compare_digest(given.encode(), self.token.encode())
 
     def _handler_class(self):
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            """One request whose headers the gate has already read (``head``); the socket is blocking with a
+            write time-out, so a client that stops reading frees its thread."""
+
+            def __init__(self, conn, addr, head: bytes):
+                self._head = head
+                super().__init__(conn, addr, None)
+
+            def setup(self) -> None:
+                self.connection = self.request
+                self.rfile = io.BytesIO(self._head)
+                self.wfile = SocketWriter(self.connection)
+
+            def finish(self) -> None:
+                self.wfile.close()
+
             def log_message(self, fmt, *args) -> None:  # keep the pipeline's stderr readable
                 pass
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
-                query = dict(parse_qsl(parts.query))
-                if not sink._authorised(self, query):
-                    self._send(401, "text/plain", b"a valid token is required\n")
-                    return
                 q = f"?token={sink.token}" if sink.token else ""
                 if parts.path == "/":
                     body = _PAGE % {"q": q, "qjs": json.dumps(q)}
                     self._send(200, "text/html; charset=utf-8", body.encode())
                 elif parts.path == "/stats.json":
                     stats = sink.stats.snapshot() if sink.stats is not None else {}
+                    stats = dict(stats, web=sink.web_stats)
                     self._send(200, "application/json", json.dumps(stats).encode())
                 elif parts.path == "/frame.jpg":
                     if sink._jpeg is None:
@@ -187,8 +215,6 @@ class WebSink(Sink):
                         self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
                                          + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
                         self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
-                    return
                 finally:
                     with sink._cond:
                         sink.viewers -= 1
