@@ -183,6 +183,14 @@ def _from_structure(mf: ModelFile) -> ModelInfo:
                 decode=decode, outputs=outputs, quantization=_quantization_of(sg), source="structure",
                 labels_source=labels_source,
             )
+        elif (lm_plan := _mediapipe_landmarks(sg)) is not None:
+            task, decode = "landmarks", lm_plan
+            outputs = tuple(OutputSpec(t.name, "output", t.shape) for t in outs)
+            return ModelInfo(
+                path=str(mf.path), task=task, labels=(), input=_input_from_tensor(sg, mean=(0.0,) * 3, std=(255.0,) * 3,
+                                                                     resize="letterbox_mediapipe"),
+                decode=decode, outputs=outputs, quantization=_quantization_of(sg), source="structure",
+            )
         elif len(outs) == 1 and raw:
             t = raw[0]
             # A raw YOLO-style head: 4 box values + C class scores per anchor, anchors far outnumber classes.
@@ -217,6 +225,16 @@ def _mediapipe_ssd(sg: SubGraph):
     mean, std = mediapipe_ssd.input_normalisation(cfg.input_range)
     return (plan, roles, cfg.labels, f"MediaPipe anchor table ({cfg.name})",
             {"resize": "letterbox_mediapipe", "mean": (mean,) * 3, "std": (std,) * 3})
+
+
+def _mediapipe_landmarks(sg: SubGraph):
+    """MediaPipe's hand / face-mesh / BlazePose landmark models (edge/tasks/landmarks.py), [0, 1] float input."""
+    from .tasks import landmarks
+
+    t = sg.input_tensors()[0]
+    if len(t.shape) != 4 or t.dtype != "float32":
+        return None
+    return landmarks.recognise((t.shape[2], t.shape[1]), [tuple(o.shape) for o in sg.output_tensors()])
 
 
 # ---------------------------------------------------------------- edgevision JSON

@@ -120,6 +120,13 @@ class ModelChain:
                 continue
             if len(results) >= spec.max_boxes:
                 break
+            if hasattr(stage.adapter, "run_on_detection"):  # models that cut their own (rotated) crop
+                result, t = stage.adapter.run_on_detection(stage.engine, out.image, dets, int(i), spec.options)
+                for key in timing:
+                    timing[key] += t[key]
+                if result is not None:
+                    results.append({"box": [float(v) for v in dets.boxes[i]], "result": result})
+                continue
             x0, y0, x1, y1 = crop_box(dets.boxes[i], (w, h), stage.engine.input_size)
             crop = out.image[y0:y1, x0:x1]
             t0 = time.perf_counter()

@@ -37,6 +37,7 @@ _ADAPTERS: dict[str, str] = {
     "segment": "edge.tasks.segment:ADAPTER",
     "enhance": "edge.tasks.enhance:ADAPTER",
     "classify": "edge.tasks.classify:ADAPTER",
+    "landmarks": "edge.tasks.landmarks:ADAPTER",
 }
 
 
