@@ -96,7 +96,20 @@ def summary_lines(summary: dict) -> list[str]:
         f"latency ms (capture to sink): p50 {lat['p50']:.1f}, p95 {lat['p95']:.1f}, max {lat['max']:.1f}",
         f"drops: {summary['drops']['capture']} before inference, {summary['drops']['output']} before output; "
         f"queue max {summary['queue_max']}; reconnects {summary['reconnects']} ({summary['gap_s']:.1f} s without frames)",
+        *_damage_lines(summary.get("damaged") or {}),
     ]
+
+
+def _damage_lines(damaged: dict) -> list[str]:
+    lines = []
+    if damaged.get("skipped_frames"):
+        lines.append(f"damaged input: {damaged['skipped_frames']} undecodable frame(s) skipped in "
+                     f"{damaged['stretches']} stretch(es); the frames around them were processed")
+    if damaged.get("ended_early"):
+        e = damaged["ended_early"]
+        lines.append(f"ended early: {e['source']} stopped at frame {e['at_frame']} of the {e['listed_frames']} "
+                     f"its index lists (truncated or damaged at the end)")
+    return lines
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -135,9 +148,11 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _write_summary(path: Path, summary: dict) -> None:
+    from .safe_write import replace_atomically
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(summary, indent=2) + "\n")
+        replace_atomically(path, (json.dumps(summary, indent=2) + "\n").encode())
     except OSError as exc:
         raise SinkError(f"cannot write the summary to {path}: {exc.strerror or exc}") from exc
 
@@ -147,6 +162,8 @@ def _frame_line(record: dict) -> str:
     what = f"{len(found)} detections" if found is not None else record["task"]
     t = record["timing_ms"]
     gap = f"; after a {record['gap']['seconds']} s gap" if "gap" in record else ""
+    if "damaged" in record:
+        gap += f"; after {record['damaged']['skipped_frames']} undecodable frame(s), skipped"
     return (f"frame {record['frame']} {record['source']}: {what}; infer {t.get('infer', 0):.1f} ms; "
             f"latency {record.get('latency_ms', 0):.1f} ms{gap}")
 

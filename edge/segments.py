@@ -1,6 +1,8 @@
 """``file://out.mp4?segment=60s``: video in segments, each closed and playable on its own.
 
-Segments are named ``out-00000.mp4``, ``out-00001.mp4``, ... . Each is written under a temporary name
+Segments are named ``out-00000.mp4``, ``out-00001.mp4``, ... . A restart over the same path continues the
+numbering after the highest segment (or unfinished ``.partial`` file) already there, and says so: no earlier
+segment is ever overwritten. Each is written under a temporary name
 (``.out-00000.partial.mp4``) and renamed when closed, so a file with the final name is always a finished,
 playable video: if the process dies, every earlier segment is intact and only the one being written is lost.
 A segment's length is video time (frames / fps), so 60 s of a 30 FPS stream is 1800 frames.
@@ -12,6 +14,7 @@ closed segment is opened again and its frames counted before it gets its final n
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -23,6 +26,7 @@ import cv2
 from .errors import SinkError
 from .sinks import Sink, SinkItem
 
+log = logging.getLogger(__name__)
 _SEGMENT_RE = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, None: 1}
 
@@ -52,7 +56,15 @@ class SegmentedVideoSink(Sink):
         self._frames = 0
         self._fps = default_fps
         self._size: tuple[int, int] | None = None
-        self._index = 0
+        self._index = self._next_free_index()
+        if self._index:
+            log.warning("%s: segments up to %05d exist (earlier runs, kept): continuing with %s", path,
+                        self._index - 1, self.segment_path(self._index).name)
+
+    def _next_free_index(self) -> int:
+        pattern = re.compile(rf"^\.?{re.escape(self.path.stem)}-(\d{{5,}})(?:\.partial)?\.mp4$")
+        taken = [int(m.group(1)) for p in self.path.parent.iterdir() if (m := pattern.match(p.name))]
+        return max(taken, default=-1) + 1
 
     def segment_path(self, index: int) -> Path:
         return self.path.with_name(f"{self.path.stem}-{index:05d}.mp4")

@@ -7,6 +7,8 @@ object per frame). Same small interface as sources: ``write(item)``, ``close()``
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -16,10 +18,13 @@ import cv2
 import numpy as np
 
 from .errors import SinkError
+from .safe_write import LineAppender, replace_atomically, unused_path
+from .video_guard import DiskGuard, playable_frames
 from .results import FrameResult
 from .sources import IMAGE_SUFFIXES, split_uri
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,36 +53,64 @@ class Sink:
 
 
 class VideoFileSink(Sink):
-    """mp4v-encoded video at the source's frame rate (25 fps when unknown); opened on the first frame."""
+    """mp4v-encoded video at the source's frame rate (25 fps when unknown); opened on the first frame.
+
+    A restart never overwrites an earlier recording: when ``path`` exists the video goes to
+    ``STEM-YYYYmmdd-HHMMSS.mp4`` beside it, and a warning names it. A full disk never costs the recording:
+    OpenCV's writer reports no error, and once one write of its muxer fails the index written at close is lost
+    too, so the sink does not let the disk fill under it (edge.video_guard.DiskGuard). When the room is gone it
+    closes the file (playable, every frame written so far) and raises a ``SinkError`` saying so.
+    """
 
     def __init__(self, path: Path, default_fps: float = 25.0):
-        self.path, self.name, self.default_fps = path, str(path), default_fps
+        _check_parent(path)
+        chosen = unused_path(path)
+        if chosen != path:
+            log.warning("%s exists (an earlier recording, kept as it is): recording to %s", path, chosen.name)
+        self.asked, self.path, self.name, self.default_fps = path, chosen, str(chosen), default_fps
         self._writer = None
+        self._guard: DiskGuard | None = None
         self._size = None
         self.frames = 0
-        _check_parent(path)
 
     def write(self, item: SinkItem) -> None:
         img = item.image
         h, w = img.shape[:2]
         if self._writer is None:
+            self._guard = DiskGuard(self.path, raw_frame_bytes=w * h * 3)
+            self._guard.check(self.frames)
             fourcc = cv2.VideoWriter_fourcc(*"mp4v")
             self._writer = cv2.VideoWriter(str(self.path), fourcc, float(item.fps or self.default_fps), (w, h))
             if not self._writer.isOpened():
                 self._writer = None
+                self._guard.release()
                 raise SinkError(f"{self.path}: cannot open for writing as mp4v video")
             self._size = (w, h)
         elif (w, h) != self._size:
             img = cv2.resize(img, self._size)
+        try:
+            self._guard.check(self.frames)
+        except SinkError as exc:
+            self._finish()
+            raise SinkError(f"{exc}; stopped recording: {self.path} is closed with the {self.frames} frames "
+                            f"written so far and stays playable") from None
         self._writer.write(img)
         self.frames += 1
+        self._guard.wrote(self.frames)
+
+    def _finish(self) -> None:
+        writer, self._writer = self._writer, None
+        self._guard.release()  # the room kept for the index, freed just before the index is written
+        writer.release()
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            raise SinkError(f"{self.path}: the video writer produced no data (disk full or unwritable?)")
+        if not playable_frames(self.path):
+            raise SinkError(f"{self.path}: closed after {self.frames} frames but cannot be read back "
+                            f"({shutil.disk_usage(self.path.parent).free} bytes free: disk full?)")
 
     def close(self) -> None:
         if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-            if not self.path.exists() or self.path.stat().st_size == 0:
-                raise SinkError(f"{self.path}: the video writer produced no data (disk full or unwritable?)")
+            self._finish()
 
 
 class ImageFileSink(Sink):
@@ -111,30 +144,22 @@ class ImageFolderSink(Sink):
 
 
 class JsonlSink(Sink):
+    """One JSON object per line, appended: a restart over the same path keeps every earlier line, a full disk
+    never leaves a partial line (see edge.safe_write.LineAppender)."""
+
     needs_image = False
 
     def __init__(self, path: Path):
         self.path, self.name = path, str(path)
-        try:
-            self._fh = open(path, "w", encoding="utf-8")
-        except OSError as exc:
-            raise SinkError(f"{path}: cannot open for writing ({exc.strerror})") from None
+        self._out = LineAppender(path)
+        if self._out.kept_bytes:
+            log.warning("%s: appending after %d bytes from earlier runs (kept)", path, self._out.kept_bytes)
 
     def write(self, item: SinkItem) -> None:
-        try:
-            self._fh.write(json.dumps(item.record, separators=(", ", ": ")) + "\n")
-            self._fh.flush()
-        except OSError as exc:
-            raise SinkError(f"{self.path}: write failed ({exc.strerror})") from None
+        self._out.append(json.dumps(item.record, separators=(", ", ": ")))
 
     def close(self) -> None:
-        if self._fh is not None:
-            try:
-                self._fh.close()
-            except OSError as exc:
-                raise SinkError(f"{self.path}: write failed ({exc.strerror})") from None
-            finally:
-                self._fh = None
+        self._out.close()
 
 
 def _check_parent(path: Path) -> None:
@@ -143,12 +168,14 @@ def _check_parent(path: Path) -> None:
 
 
 def _imwrite(path: Path, img: np.ndarray) -> None:
+    """Encode, then replace ``path`` as a whole: a full disk leaves the earlier image, never half of one."""
     try:
-        ok = cv2.imwrite(str(path), img)
+        ok, data = cv2.imencode(path.suffix or ".jpg", img)
     except cv2.error as exc:
-        raise SinkError(f"{path}: cannot write image ({str(exc).strip().splitlines()[-1]})") from None
+        raise SinkError(f"{path}: cannot encode the image ({str(exc).strip().splitlines()[-1]})") from None
     if not ok:
-        raise SinkError(f"{path}: cannot write image (unwritable folder, unknown extension or disk full)")
+        raise SinkError(f"{path}: cannot encode the image as {path.suffix!r}")
+    replace_atomically(path, data.tobytes())
 
 
 def open_file_sink(path: Path, folder: bool = False) -> Sink:

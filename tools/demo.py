@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     for fmt in ("float32", "int8"):
         model = run / "export" / f"model_{fmt}.tflite"
         summary = out / f"synth_{fmt}.summary.json"
+        _fresh(out / f"synth_{fmt}.mp4", out / f"synth_{fmt}.jsonl")  # the sinks never overwrite: start afresh
         step(f"edge runtime, our {fmt} model on the generated clip",
              [py, "-m", "edge", "run", "--model", str(model), "--source", f"file://{clip}",
               "--sink", f"file://{out}/synth_{fmt}.mp4", "--sink", f"jsonl://{out}/synth_{fmt}.jsonl",
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         runs[f"ours_{fmt}"] = json.loads(summary.read_text())
     if (zoo / SSD).exists():
         summary = out / "zoo_ssd_person.summary.json"
+        _fresh(out / "zoo_ssd_person.mp4", out / "zoo_ssd_person.jsonl")
         step("edge runtime, the zoo SSD MobileNet on the zoo person clip",
              [py, "-m", "edge", "run", "--model", str(zoo / SSD), "--source", f"file://{zoo / PERSON_CLIP}",
               "--sink", f"file://{out}/zoo_ssd_person.mp4", "--sink", f"jsonl://{out}/zoo_ssd_person.jsonl",
@@ -99,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     task_results = run_tasks(out, run.parent, args.threads, tasks) if tasks else {}
     write_summary(out, export_report, runs, task_results, times)
     return 0
+
+
+def _fresh(*paths: Path) -> None:
+    """A demo re-run replaces its own results; the edge sinks would keep them (append, or a dated new name)."""
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def write_summary(out: Path, export_report: dict, runs: dict, task_results: dict, times: dict) -> None:

@@ -98,6 +98,7 @@ def run_task(task: str, out: Path, runs_root: Path, threads: int) -> dict:
                       "--calib-samples", "100"])
     folder = _edge_folder(task, run)
     summary = out / f"{task}_int8.summary.json"
+    (out / f"{task}_int8.jsonl").unlink(missing_ok=True)  # a re-run replaces it (the sink would append)
     edge_s = _step(f"edge runtime, {task} int8 on {EDGE_IMAGES} validation images (task from the metadata)",
                    [py, "-m", "edge", "run", "--model", str(run / "export" / "model_int8.tflite"),
                     "--source", f"file://{folder}/", "--sink", f"jsonl://{out}/{task}_int8.jsonl",
