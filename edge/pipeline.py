@@ -125,12 +125,15 @@ class Pipeline:
                                 gap.to_json() if gap is not None else None)
                 if gap is not None:
                     self.stats.on_gap(gap.seconds)
+                if getattr(frame, "damaged", None):
+                    self.stats.on_damaged(frame.damaged["skipped_frames"])
                 self.stats.on_capture()
                 dropped = self._q_in.put(item, drop_oldest=self.live, stop=self._stop)
                 if dropped:
                     self.stats.on_drop("capture", dropped)
                 self.stats.on_queue("capture", len(self._q_in))
                 count += 1
+            self.stats.ended_early = getattr(self.source, "ended_early", None)
         except BaseException as exc:
             self._fail(exc)
         finally:
@@ -180,6 +183,8 @@ class Pipeline:
         record["latency_ms"] = round((time.monotonic() - item.t_capture) * 1000, 2)
         if item.gap is not None:
             record["gap"] = item.gap
+        if getattr(item.frame, "damaged", None):
+            record["damaged"] = item.frame.damaged
         sink_item = SinkItem(result, record, image, fps)
         for sink in self.sinks:
             sink.write(sink_item)

@@ -30,6 +30,9 @@ class PipelineStats:
         self.queue_depth = {"capture": 0, "output": 0}
         self.reconnects = 0
         self.gap_seconds = 0.0
+        self.skipped_frames = 0  # undecodable frames of a damaged file, skipped
+        self.damaged_stretches = 0
+        self.ended_early: dict | None = None  # set when a file ended before its index said
 
     def on_capture(self) -> None:
         with self._lock:
@@ -48,6 +51,11 @@ class PipelineStats:
         with self._lock:
             self.reconnects += 1
             self.gap_seconds += seconds
+
+    def on_damaged(self, skipped: int) -> None:
+        with self._lock:
+            self.damaged_stretches += 1
+            self.skipped_frames += skipped
 
     def on_frame(self, timing_ms: dict[str, float], latency_ms: float) -> None:
         with self._lock:
@@ -98,6 +106,8 @@ class PipelineStats:
                 "stages_ms": {n: round(float(np.mean(v)), 2) if v else 0.0 for n, v in self._all.items()},
                 "drops": dict(self.drops), "queue_max": dict(self.queue_max),
                 "reconnects": self.reconnects, "gap_s": round(self.gap_seconds, 2),
+                "damaged": {"skipped_frames": self.skipped_frames, "stretches": self.damaged_stretches,
+                            "ended_early": self.ended_early},
             }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 import glob
+import logging
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import cv2
@@ -20,6 +21,7 @@ import numpy as np
 
 from .errors import SourceError
 
+log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -29,6 +31,7 @@ class Frame:
     index: int  # 0-based position in the source
     source: str  # what the JSON "source" field says: the clip or image file name
     timestamp_ms: float | None = None  # position in the stream, when known
+    damaged: dict | None = None  # frames skipped just before this one: {"skipped_frames", "from_ms", "to_ms"}
 
 
 class Source:
@@ -55,27 +58,74 @@ class Source:
 
 
 class VideoFileSource(Source):
+    """A video file. A damaged stretch does not end it: frames that cannot be decoded are skipped and counted,
+    and the next good frame carries ``damaged`` (how many were skipped, between which times); its ``index`` is
+    its position in the clip, so the gap shows in the frame numbers too. OpenCV's reader fails once per bad
+    packet and then goes on, so a failed read is retried while the container's index lists frames not yet
+    accounted for (``MAX_MISSES`` times when it lists none). A clip that ends before the frames its index
+    lists (truncated, or damaged to the end) sets ``ended_early`` and logs a warning."""
+
+    MAX_MISSES = 32
+
     def __init__(self, path: Path):
         self.path, self.name = path, path.name
         self._cap = cv2.VideoCapture(str(path))
         if not self._cap.isOpened():
             self._cap.release()
+            if mp4_without_index(path):
+                raise SourceError(f"{path}: an MP4 without its index (no moov box): a recording cut off before "
+                                  f"it was closed (killed, power lost or disk full while writing); it cannot be read")
             raise SourceError(f"{path}: cannot open as a video (not a video file, or a codec OpenCV lacks)")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and fps > 0 else None
+        self.listed = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))  # 0: the container does not say
         self._index = 0
+        self._last_ms: float | None = None
+        self._start_ms: float | None = None
+        self.skipped = 0
+        self.ended_early: dict | None = None
         self._first = self._grab()
         if self._first is None:
             self.close()
             raise SourceError(f"{path}: opened as a video but no frame could be decoded")
 
+    def _may_retry(self, misses: int) -> bool:
+        if self.listed:
+            return self._index + misses <= self.listed
+        return misses <= self.MAX_MISSES
+
     def _grab(self) -> Frame | None:
-        ok, img = self._cap.read()
-        if not ok or img is None:
-            return None
-        frame = Frame(img, self._index, self.name, float(self._cap.get(cv2.CAP_PROP_POS_MSEC)))
-        self._index += 1
+        misses = 0
+        while True:
+            ok, img = self._cap.read()
+            if ok and img is not None:
+                break
+            misses += 1
+            if not self._may_retry(misses):
+                self._ended()
+                return None
+        ms = float(self._cap.get(cv2.CAP_PROP_POS_MSEC))
+        if self._start_ms is None:
+            self._start_ms = ms
+        damaged, index = None, self._index
+        if misses:
+            index = self._index + misses
+            if self.fps and ms >= 0:  # the time stamps tell how many frames the gap really held
+                index = max(self._index, round((ms - self._start_ms) * self.fps / 1000.0))
+            damaged = {"skipped_frames": index - self._index, "from_ms": self._last_ms, "to_ms": round(ms, 1)}
+            self.skipped += index - self._index
+            log.warning("%s: skipped %d undecodable frame(s) before frame %d (%s ms to %.0f ms)", self.path,
+                        index - self._index, index, "?" if self._last_ms is None else f"{self._last_ms:.0f}", ms)
+        frame = Frame(img, index, self.name, ms, damaged)
+        self._index, self._last_ms = index + 1, round(ms, 1)
         return frame
+
+    def _ended(self) -> None:
+        if self.listed and self._index < self.listed and self.ended_early is None:
+            self.ended_early = {"source": self.name, "at_frame": self._index, "listed_frames": self.listed,
+                                "at_ms": self._last_ms}
+            log.warning("%s: ended early: %d of the %d frames its index lists were read (the file is truncated "
+                        "or damaged at the end)", self.path, self._index, self.listed)
 
     def read(self) -> Frame | None:
         if self._first is not None:
@@ -87,6 +137,30 @@ class VideoFileSource(Source):
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+
+def mp4_without_index(path: Path) -> bool:
+    """True for an MP4/MOV whose top-level boxes are readable and hold media data but no ``moov``."""
+    names = []
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            pos = 0
+            while pos + 8 <= size and len(names) < 10_000:
+                fh.seek(pos)
+                head = fh.read(16)
+                length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if length == 1 and len(head) == 16:
+                    length = int.from_bytes(head[8:16], "big")
+                elif length == 0:
+                    length = size - pos
+                if length < 8 or not kind.isalnum() and kind not in (b"free",):
+                    return False  # not a box structure: not an MP4 (or damaged otherwise)
+                names.append(kind)
+                pos += length
+    except OSError:
+        return False
+    return b"ftyp" in names and b"moov" not in names
 
 
 class ImageFilesSource(Source):
@@ -113,6 +187,7 @@ class SequenceSource(Source):
     def __init__(self, paths: list[Path], name: str):
         self.paths, self.name = paths, name
         self._next, self._current, self._index = 0, None, 0
+        self.ended_early: dict | None = None  # the last file that ended before its index said
 
     def read(self) -> Frame | None:
         while True:
@@ -125,6 +200,7 @@ class SequenceSource(Source):
             if frame is not None:
                 frame.index, self._index = self._index, self._index + 1
                 return frame
+            self.ended_early = getattr(self._current, "ended_early", None) or self.ended_early
             self._current.close()
             self._current = None
 

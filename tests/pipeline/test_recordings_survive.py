@@ -1,0 +1,232 @@
+"""No recording or result is lost: a disk that fills during a plain mp4 and a JSON lines recording, a restart
+over the same sink paths, a clip damaged in the middle, a clip cut short. Real runs of ``python -m edge run``
+(the zoo SSD), real tmpfs file systems, files checked afterwards with ffprobe and a line-by-line JSON parse."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from .pipeline_helpers import edge_cmd, edge_env, ensure_tool
+from edge.errors import SinkError
+from edge.safe_write import LineAppender
+from edge.synthetic import render_pattern
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """``small_disk(size)``: a fresh tmpfs of ``size`` (e.g. "600k") mounted under tmp_path."""
+    mounts = []
+
+    def mount(size: str) -> Path:
+        where = tmp_path / f"disk{len(mounts)}"
+        where.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.decode().strip()}); needs root")
+        mounts.append(where)
+        return where
+
+    yield mount
+    for where in mounts:
+        subprocess.run(["umount", str(where)], capture_output=True)
+
+
+def _run(ssd: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run(edge_cmd("run", "--model", str(ssd), "--threads", "1", "--quiet", *args),
+                          env=edge_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def _ffprobe_frames(path: Path) -> int:
+    ffprobe = ensure_tool("ffprobe", "ffmpeg")
+    out = subprocess.run([ffprobe, "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                          "stream=nb_read_frames", "-of", "csv=p=0", str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout.strip())
+
+
+def _json_lines(path: Path) -> list[dict]:
+    data = path.read_bytes()
+    assert data.endswith(b"\n"), f"{path} ends in a partial line: {data[-80:]!r}"
+    return [json.loads(line) for line in data.decode().splitlines()]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+SYNTH = "synthetic://?width=320&height=240&fps=0"
+
+
+# ------------------------------------------------------------------ disk full
+
+
+def test_disk_full_on_a_plain_mp4_stops_with_a_named_error_and_a_playable_file(ssd, small_disk):
+    disk = small_disk("1m")
+    video = disk / "out.mp4"
+    proc = _run(ssd, "--source", SYNTH, "--sink", f"file://{video}")
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and "Failed to write frame" not in proc.stderr
+    line = [x for x in proc.stderr.splitlines() if x.startswith("edge run: error:")]
+    assert len(line) == 1 and "disk full" in line[0] and "stays playable" in line[0], proc.stderr[-2000:]
+    kept = int(re.search(r"closed with the (\d+) frames", line[0]).group(1))
+    assert kept >= 20
+    assert _ffprobe_frames(video) == kept
+    assert sorted(p.name for p in disk.iterdir()) == ["out.mp4"]  # the index reserve is gone
+
+
+def test_disk_full_on_jsonl_never_leaves_a_partial_line(ssd, small_disk):
+    disk = small_disk("48k")
+    jsonl = disk / "out.jsonl"
+    proc = _run(ssd, "--source", SYNTH, "--sink", f"jsonl://{jsonl}")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert f"edge run: error: {jsonl}: write failed" in proc.stderr and "No space left" in proc.stderr
+    records = _json_lines(jsonl)
+    frames = [r["frame"] for r in records]  # a live source: frames may be dropped, never reordered
+    assert len(records) > 20 and frames == sorted(set(frames))
+
+
+def test_mp4_and_jsonl_filling_one_disk_both_stay_whole(ssd, small_disk):
+    disk = small_disk("2m")
+    video, jsonl = disk / "rec.mp4", disk / "rec.jsonl"
+    proc = _run(ssd, "--source", SYNTH, "--sink", f"jsonl://{jsonl}", "--sink", f"file://{video}")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    records = _json_lines(jsonl)
+    frames = _ffprobe_frames(video)
+    assert frames > 20 and len(records) >= frames  # the JSON line of a frame is written before its video frame
+
+
+def test_line_appender_cuts_back_to_the_last_whole_line(small_disk):
+    disk = small_disk("16k")
+    out = LineAppender(disk / "lines.jsonl")
+    rng = np.random.default_rng(1)
+    written = []
+    with pytest.raises(SinkError, match="the file ends at the last complete line"):
+        for n in range(100_000):
+            line = json.dumps({"n": n, "pad": "x" * int(rng.integers(1, 3000))})
+            out.append(line)
+            written.append(line)
+    out.close()
+    assert (disk / "lines.jsonl").read_text().splitlines() == written
+
+
+def test_a_partial_last_line_from_a_killed_run_is_cut_and_the_rest_kept(tmp_path):
+    path = tmp_path / "out.jsonl"
+    path.write_bytes(b'{"frame": 0}\n{"frame": 1}\n{"fra')
+    out = LineAppender(path)
+    out.append('{"frame": 2}')
+    out.close()
+    assert out.dropped_tail == 5
+    assert [r["frame"] for r in _json_lines(path)] == [0, 1, 2]
+
+
+# ------------------------------------------------------------------ restart over the same paths
+
+
+def test_a_restart_over_the_same_paths_keeps_every_earlier_file(ssd, tmp_path):
+    video, jsonl, seg = tmp_path / "out.mp4", tmp_path / "out.jsonl", tmp_path / "seg.mp4"
+    sinks = ["--sink", f"file://{video}", "--sink", f"jsonl://{jsonl}", "--sink", f"file://{seg}?segment=1s"]
+    clip = tmp_path / "in" / "clip.mp4"
+    clip.parent.mkdir()
+    _make_clip(clip, frames=30)  # 10 fps: three 1 s segments
+    source = ["--source", f"file://{clip}"]
+    first = _run(ssd, *source, *sinks)
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = {p.name: _sha(p) for p in tmp_path.iterdir() if p.is_file()}
+    assert set(before) == {"out.mp4", "out.jsonl", "seg-00000.mp4", "seg-00001.mp4", "seg-00002.mp4"}
+    jsonl_before = jsonl.read_bytes()
+
+    second = _run(ssd, *source, *sinks)
+    assert second.returncode == 0, second.stderr[-3000:]
+    after = {p.name: p for p in tmp_path.iterdir() if p.is_file()}
+    for name, digest in before.items():
+        if name != "out.jsonl":
+            assert _sha(after[name]) == digest, f"{name} was changed by the restart"
+    assert jsonl.read_bytes()[:len(jsonl_before)] == jsonl_before  # appended after the earlier lines
+    assert len(_json_lines(jsonl)) == 60
+    new_video = [n for n in after if re.fullmatch(r"out-\d{8}-\d{6}\.mp4", n)]
+    assert len(new_video) == 1 and _ffprobe_frames(tmp_path / new_video[0]) == 30
+    assert sorted(n for n in after if n.startswith("seg-")) == [f"seg-0000{i}.mp4" for i in range(6)]
+    assert f"recording to {new_video[0]}" in second.stderr
+    assert "continuing with seg-00003.mp4" in second.stderr
+    assert "appending after" in second.stderr
+
+
+# ------------------------------------------------------------------ damaged and truncated clips
+
+
+def _make_clip(path: Path, frames: int = 60, fps: float = 10.0) -> bytes:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (320, 240))
+    for n in range(frames):
+        writer.write(render_pattern(n, 320, 240))
+    writer.release()
+    return path.read_bytes()
+
+
+def test_a_clip_damaged_in_the_middle_is_processed_to_the_end(ssd, tmp_path):
+    clip = tmp_path / "clip.mp4"
+    data = bytearray(_make_clip(clip))
+    a, b = int(len(data) * 0.40), int(len(data) * 0.55)  # inside the media data, before the index at the end
+    data[a:b] = np.random.default_rng(0).integers(0, 256, b - a, dtype=np.uint8).tobytes()
+    clip.write_bytes(bytes(data))
+    cap = cv2.VideoCapture(str(clip))
+    plain = 0
+    while cap.read()[0]:
+        plain += 1
+    cap.release()
+    decodable = _ffprobe_frames(clip)
+    assert plain < decodable < 60  # OpenCV alone stops at the damage; ffmpeg decodes past it
+
+    jsonl = tmp_path / "out.jsonl"
+    proc = _run(ssd, "--source", f"file://{clip}", "--sink", f"jsonl://{jsonl}", "--summary",
+                str(tmp_path / "summary.json"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = _json_lines(jsonl)
+    assert len(records) == decodable
+    damaged = [r for r in records if "damaged" in r]
+    skipped = sum(r["damaged"]["skipped_frames"] for r in damaged)
+    assert damaged and skipped == 60 - decodable
+    assert records[-1]["frame"] == 59  # frame numbers are positions in the clip: the gap shows
+    first = damaged[0]
+    assert first["damaged"]["to_ms"] > first["damaged"]["from_ms"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["damaged"]["skipped_frames"] == skipped and summary["damaged"]["ended_early"] is None
+    assert f"damaged input: {skipped} undecodable frame(s) skipped" in proc.stdout
+
+
+def test_a_truncated_clip_ends_with_a_note_that_it_ended_early(ssd, tmp_path):
+    ffmpeg = ensure_tool("ffmpeg", "ffmpeg")
+    made = tmp_path / "made.mp4"
+    _make_clip(made)
+    clip = tmp_path / "clip.mp4"  # index first (as cameras and web encoders write it), then cut at 60 %
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-i", str(made), "-c", "copy", "-movflags", "+faststart",
+                    str(clip)], check=True)
+    data = clip.read_bytes()
+    clip.write_bytes(data[:int(len(data) * 0.6)])
+    decodable = _ffprobe_frames(clip)
+    jsonl = tmp_path / "out.jsonl"
+    proc = _run(ssd, "--source", f"file://{clip}", "--sink", f"jsonl://{jsonl}", "--summary",
+                str(tmp_path / "summary.json"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(_json_lines(jsonl)) == decodable
+    ended = json.loads((tmp_path / "summary.json").read_text())["damaged"]["ended_early"]
+    assert ended == {"source": "clip.mp4", "at_frame": decodable, "listed_frames": 60, "at_ms": ended["at_ms"]}
+    assert f"ended early: clip.mp4 stopped at frame {decodable} of the 60" in proc.stdout
+    assert "ended early" in proc.stderr  # and the warning when it happened
+
+
+def test_an_mp4_cut_off_before_its_index_gets_a_named_error(ssd, tmp_path):
+    clip = tmp_path / "cut.mp4"
+    data = _make_clip(clip)
+    clip.write_bytes(data[:len(data) // 2])  # what a killed OpenCV writer leaves: media data, no moov
+    proc = _run(ssd, "--source", f"file://{clip}", "--sink", "null://")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{clip}: an MP4 without its index (no moov box)" in proc.stderr
