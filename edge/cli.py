@@ -59,6 +59,9 @@ def open_engine(args: argparse.Namespace, require_labels: bool = True):
     adapter = adapter_for(task)
     if require_labels and task == "detect" and not engine.info.labels:
         raise ConfigError(f"{args.model}: the model carries no labels; give --labels FILE (one label per line)")
+    from .model_checks import check_labels_cover
+
+    check_labels_cover(engine.info, {"label_offset": getattr(args, "label_offset", None) or 0})
     return engine, adapter
 
 

@@ -27,6 +27,9 @@ INSTALL_HINTS = {
                "repository) and plug in the Edge TPU",
 }
 
+# What the runtime's load_delegate calls in an external delegate library.
+_PLUGIN_SYMBOLS = ("tflite_plugin_create_delegate", "tflite_plugin_destroy_delegate")
+
 NAMES = ("cpu", "xnnpack", "builtin", "gpu", "edgetpu")
 
 
@@ -63,9 +66,15 @@ def load_external(runtime, choice: DelegateChoice, options: dict | None = None):
     # Open it with ctypes first: a failed load inside the runtime also prints a spurious
     # "Exception ignored in Delegate.__del__" traceback, which users should not see.
     try:
-        ctypes.CDLL(choice.library)
+        lib = ctypes.CDLL(choice.library)
     except OSError as exc:
         raise DelegateError(f"delegate {label!r}: cannot load {choice.library} ({_short(exc)}); {hint}") from None
+    # An external delegate exports the plugin entry points the runtime calls; any other library (libm, a
+    # model's custom-op library) would fail inside the runtime with an AttributeError.
+    missing = [sym for sym in _PLUGIN_SYMBOLS if not hasattr(lib, sym)]
+    if missing:
+        raise DelegateError(f"delegate {label!r}: {choice.library} is a shared library but not a TFLite delegate "
+                            f"(it does not export {', '.join(missing)}); {hint}")
     try:
         return runtime.load_delegate(choice.library, options or {})
     except (OSError, ValueError, RuntimeError) as exc:

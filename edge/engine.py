@@ -21,6 +21,7 @@ from .metadata import ModelInfo, model_info
 from .model_file import read_model_file
 from .preprocess import Transform, is_identity_quantization, resize_frame, to_input_tensor
 from .runtime import load_runtime
+from .schema import check_value, threads_field
 
 EDGETPU_OP = "edgetpu-custom-op"
 
@@ -29,8 +30,7 @@ class Engine:
     def __init__(self, path: str | Path, threads: int | None = None, delegate: str = "cpu",
                  fallback: str | None = None, info: ModelInfo | None = None):
         self.path = Path(path)
-        if threads is not None and threads < 1:
-            raise ConfigError(f"threads must be 1 or more, got {threads}")
+        check_value(threads, threads_field(), str(path))
         self.model_file = read_model_file(self.path)
         choice = delegates.resolve(delegate)
         fallback_choice = delegates.resolve(fallback) if fallback else None

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -87,6 +88,29 @@ class ModelInfo:
         if task is not None:
             info = replace(info, task=task)
         return info
+
+
+COLORS = ("RGB", "BGR", "GRAY")
+
+
+def check_input_spec(spec: InputSpec, where: str) -> None:
+    """MetadataError naming the field when the input normalisation cannot work: ``std`` 0 or not finite
+    (every pixel would become inf/nan, and nothing is detected), ``mean``/``std`` lengths that are neither 1
+    nor the channel count, a colour order we do not know, a size that is not positive."""
+    c = spec.channels
+    for key in ("mean", "std"):
+        values = getattr(spec, key)
+        if len(values) not in (1, c):
+            raise MetadataError(f"{where}: input.{key} has {len(values)} values {list(values)}; expected 1 or {c} "
+                                f"(one per channel of the {c}-channel input)")
+        if not all(math.isfinite(v) for v in values):
+            raise MetadataError(f"{where}: input.{key} = {list(values)}; expected finite numbers")
+    if any(v == 0 for v in spec.std):
+        raise MetadataError(f"{where}: input.std = {list(spec.std)}; expected non-zero values (input = (pixel - mean) / std)")
+    if spec.color not in COLORS:
+        raise MetadataError(f"{where}: input.color = {spec.color!r}; expected one of {', '.join(COLORS)}")
+    if spec.width < 0 or spec.height < 0 or spec.width > 16384 or spec.height > 16384:
+        raise MetadataError(f"{where}: input size {spec.width}x{spec.height}; expected 1..16384 pixels a side")
 
 
 def read_labels(path: str | Path) -> tuple[str, ...]:
@@ -271,6 +295,7 @@ def _from_edgevision(mf: ModelFile) -> ModelInfo:
     if spec.resize not in ("stretch", "letterbox", "letterbox_mediapipe"):
         raise MetadataError(f"{where}: input.resize {spec.resize!r} must be 'stretch', 'letterbox' or "
                             f"'letterbox_mediapipe'")
+    check_input_spec(spec, where)
     names = {t.name for t in sg.output_tensors()}
     outputs = []
     for out in meta["outputs"]:
@@ -352,6 +377,8 @@ def _apply_normalization(unit: Table, spec: InputSpec) -> InputSpec:
         std = std * c
     if len(mean) != c or len(std) != c or any(s == 0 for s in std):
         raise MetadataError(f"NormalizationOptions mean {mean} / std {std} do not fit a {c}-channel input")
+    if not all(math.isfinite(v) for v in (*mean, *std)):
+        raise MetadataError(f"NormalizationOptions mean {mean} / std {std}: every value must be a finite number")
     return replace(spec, mean=tuple(mean), std=tuple(std))
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from .engine import Engine
 from .errors import ConfigError
 from .metadata import read_labels
+from .model_checks import check_labels_cover, check_on_label
 from .pipeline_config import ModelSpec
 from .preprocess import Transform
 from .results import Detections
@@ -50,6 +51,7 @@ class _Stage:
         self.adapter = adapter_for(task)
         if task == "detect" and not self.engine.info.labels:
             raise ConfigError(f"{spec.path}: the model carries no labels; give --labels FILE (one label per line)")
+        check_labels_cover(self.engine.info, spec.options)
 
 
 class ModelChain:
@@ -60,6 +62,10 @@ class ModelChain:
             if stage.spec.on_model and tasks[stage.spec.on_model] != "detect":
                 raise ConfigError(f"model {stage.spec.name!r}: on = {stage.spec.on_model!r} must name a detect "
                                   f"model, it is a {tasks[stage.spec.on_model]} model")
+            if stage.spec.on_label:
+                detector = next(s for s in self.stages if s.spec.name == stage.spec.on_model)
+                check_on_label(stage.spec.on_label, detector.engine.info, stage.spec.name,
+                               f"{stage.spec.on_model}:{stage.spec.on_label}")
 
     @property
     def primary(self) -> _Stage:

@@ -17,7 +17,10 @@ from pathlib import Path
 
 from .cli import Command
 from .errors import ConfigError, SinkError
+from .pipeline_config import _anchors_check, delegate_check
+from .schema import Field, check_args, threads_field
 from .task_options import add_task_arguments, task_options
+from .uri_options import check_uris
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
@@ -51,15 +54,27 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     add_task_arguments(p)
 
 
+# The options of ``edge run`` with their types and ranges, checked before any model, device or file is opened.
+RUN_FIELDS = (
+    threads_field(),
+    Field("delegate", str, check=delegate_check),
+    Field("fallback", str, check=delegate_check),
+    Field("score", float, min=0.0, max=1.0),
+    Field("iou", float, min=0.0, max=1.0),
+    Field("max_frames", int, min=1),
+    Field("queue", int, min=1, max=1000),
+    Field("keypoint_score", float, min=0.0, max=1.0),
+    Field("enhance_below", float, min=0.0, max=1.0),
+    Field("label_offset", int, min=0, max=100000),
+    Field("top_k", int, min=1, max=100000),
+    Field("anchors", str, check=_anchors_check),
+)
+
+
 def build_config(args: argparse.Namespace):
     from .pipeline_config import PipelineConfig, load_config, models_from_entries, parse_model_option
 
-    if args.max_frames is not None and args.max_frames < 1:
-        raise ConfigError(f"--max-frames must be 1 or more, got {args.max_frames}")
-    for name in ("score", "iou"):
-        value = getattr(args, name)
-        if value is not None and not 0.0 <= value <= 1.0:
-            raise ConfigError(f"--{name} must lie in 0..1, got {value}")
+    check_args(args, RUN_FIELDS)
     if args.config:
         config = load_config(args.config, args.threads)
         if args.model:
@@ -83,6 +98,7 @@ def build_config(args: argparse.Namespace):
     config.sinks = args.sink or config.sinks
     if not config.source:
         raise ConfigError("no source: give --source URI (or source = '...' in the config file)")
+    check_uris(config.source, config.sinks)
     return config
 
 

@@ -29,13 +29,85 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, EdgeError
+from .schema import Field, check_mapping, close_match, threads_field
 from .task_options import TASK_OPTION_KEYS
 
 _ADAPTER_OPTION_KEYS = ("score", "iou", "max_detections", *TASK_OPTION_KEYS)
-_MODEL_KEYS = {"path", "name", "task", "threads", "delegate", "fallback", "when", "on", "labels", "max_boxes",
-               *_ADAPTER_OPTION_KEYS}
-_TOP_KEYS = {"source", "sinks", "model", "threads", "queue"}
+
+
+def _task_check(value: str) -> str | None:
+    from .tasks import _ADAPTERS
+
+    if value not in _ADAPTERS:
+        return "one of " + ", ".join(sorted(_ADAPTERS)) + close_match(value, _ADAPTERS)
+    return None
+
+
+def delegate_check(value: str) -> str | None:
+    from .delegates import NAMES, resolve
+
+    try:
+        resolve(value)
+    except EdgeError:
+        return f"one of {', '.join(NAMES)}, or a path to a delegate library (.so)" + close_match(value, NAMES)
+    return None
+
+
+def _anchors_check(value: str) -> str | None:
+    from .tasks.mediapipe_ssd import KNOWN
+
+    if value not in KNOWN:
+        return "one of " + ", ".join(sorted(KNOWN)) + close_match(value, KNOWN)
+    return None
+
+
+def _gate_check(value: str) -> str | None:
+    return None if _GATE_RE.match(value) else "a brightness comparison such as 'brightness < 60'"
+
+
+def _on_check(value: str) -> str | None:
+    model, _, label = value.partition(":")
+    return None if model.strip() else "'MODEL' or 'MODEL:LABEL', e.g. 'detect:person'"
+
+
+# The keys of one [[model]] table (and of ``--model PATH,key=value``). Other modules add keys by extending
+# this tuple with their own ``Field`` rows; ``model_spec`` checks every entry against it at load time.
+MODEL_FIELDS: tuple[Field, ...] = (
+    Field("path", str, required=True, min=1, doc="the .tflite file"),
+    Field("name", str, min=1, doc="what later models' on = 'NAME:label' refer to"),
+    Field("task", str, check=_task_check),
+    threads_field(),
+    Field("delegate", str, check=delegate_check),
+    Field("fallback", str, check=delegate_check),
+    Field("when", str, check=_gate_check, expect="a string such as 'brightness < 60'"),
+    Field("on", str, check=_on_check, expect="a string 'MODEL' or 'MODEL:LABEL', e.g. 'detect:person'"),
+    Field("labels", str, min=1, doc="labels file, one per line"),
+    Field("max_boxes", int, min=1, max=1000, doc="crops per frame for on = ..."),
+    Field("score", float, min=0.0, max=1.0),
+    Field("iou", float, min=0.0, max=1.0),
+    Field("max_detections", int, min=1, max=10000),
+    Field("keypoint_score", float, min=0.0, max=1.0),
+    Field("seg_view", str, choices=("overlay", "side-by-side")),
+    Field("enhance_below", float, min=0.0, max=1.0),
+    Field("label_offset", int, min=0, max=100000),
+    Field("top_k", int, min=1, max=100000),
+    Field("anchors", str, check=_anchors_check),
+)
+# An adapter option another module adds to TASK_OPTION_KEYS without a row here is accepted as it is
+# (its adapter checks it); give it a row above to have it checked at load.
+MODEL_FIELDS += tuple(Field(k, object) for k in _ADAPTER_OPTION_KEYS if k not in {f.name for f in MODEL_FIELDS})
+_MODEL_KEYS = {f.name for f in MODEL_FIELDS}
+
+# The top-level keys of a pipeline file. ``model`` must be an array of tables: [[model]], not [model].
+TOP_FIELDS: tuple[Field, ...] = (
+    Field("source", str, min=1, doc="source URI"),
+    Field("sinks", list, items=str, also=(str,), doc="sink URIs"),
+    Field("model", list, items=dict, min=1, doc="[[model]] tables (double brackets)"),
+    threads_field(),
+    Field("queue", int, min=1, max=1000, doc="frames between stages"),
+)
+_TOP_KEYS = {f.name for f in TOP_FIELDS}
 _GATE_RE = re.compile(r"^\s*brightness\s*(<=|>=|<|>)\s*(\d+(?:\.\d+)?)\s*$")
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
@@ -87,11 +159,9 @@ class PipelineConfig:
 
 def model_spec(entry: dict, index: int, names: set[str], where: str, default_threads: int | None = None) -> ModelSpec:
     here = f"{where}: model {index + 1}"
-    unknown = set(entry) - _MODEL_KEYS
-    if unknown:
-        raise ConfigError(f"{here}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_MODEL_KEYS))}")
-    if "path" not in entry:
-        raise ConfigError(f"{here}: 'path' (the .tflite file) is required")
+    if default_threads is not None and "threads" not in entry:
+        entry = {**entry, "threads": default_threads}
+    entry = check_mapping(entry, MODEL_FIELDS, here)
     path = Path(entry["path"])
     name = str(entry.get("name") or path.stem)
     if name in names:
@@ -99,17 +169,17 @@ def model_spec(entry: dict, index: int, names: set[str], where: str, default_thr
     on_model = on_label = None
     if entry.get("on"):
         on_model, _, on_label = str(entry["on"]).partition(":")
+        on_model = on_model.strip()
         if on_model not in names:
             raise ConfigError(f"{here}: on = {entry['on']!r} names model {on_model!r}, which is not declared "
-                              f"before it (declared: {', '.join(sorted(names)) or 'none'})")
-        on_label = on_label or None
-    threads = entry.get("threads", default_threads)
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ConfigError(f"{here}: threads must be a positive integer, got {threads!r}")
+                              f"before it (declared: {', '.join(sorted(names)) or 'none'})"
+                              + close_match(on_model, names))
+        on_label = on_label.strip() or None
     options = {k: entry[k] for k in _ADAPTER_OPTION_KEYS if k in entry}
-    return ModelSpec(path, name, entry.get("task"), threads, str(entry.get("delegate", "cpu")), entry.get("fallback"),
-                     Gate.parse(entry["when"], here) if entry.get("when") else None, on_model, on_label,
-                     int(entry.get("max_boxes", 4)), Path(entry["labels"]) if entry.get("labels") else None, options)
+    return ModelSpec(path, name, entry.get("task"), entry.get("threads"), str(entry.get("delegate", "cpu")),
+                     entry.get("fallback"), Gate.parse(entry["when"], here) if entry.get("when") else None,
+                     on_model, on_label, int(entry.get("max_boxes", 4)),
+                     Path(entry["labels"]) if entry.get("labels") else None, options)
 
 
 def models_from_entries(entries: list[dict], where: str, default_threads: int | None = None) -> list[ModelSpec]:
@@ -148,26 +218,32 @@ def load_config(path: str | Path, default_threads: int | None = None) -> Pipelin
 
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such pipeline config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the pipeline config ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x}); "
+                          f"TOML files must be UTF-8") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_TOP_KEYS))}")
+    if isinstance(data.get("model"), dict):
+        raise ConfigError(f"{path}: [model] is one table; write each model as [[model]] (double brackets)")
+    data = check_mapping(data, TOP_FIELDS, str(path))
     base = path.parent
     entries = []
     for entry in data.get("model", []):
         entry = dict(entry)
-        if "path" in entry and not Path(entry["path"]).is_absolute():
+        if isinstance(entry.get("path"), str) and entry["path"] and not Path(entry["path"]).is_absolute():
             entry["path"] = str(base / entry["path"])
         entries.append(entry)
     sinks = data.get("sinks", [])
     if isinstance(sinks, str):
         sinks = [sinks]
-    queue = data.get("queue", 2)
-    if not isinstance(queue, int) or queue < 1:
-        raise ConfigError(f"{path}: queue must be a positive integer, got {queue!r}")
     return PipelineConfig(models_from_entries(entries, str(path), data.get("threads", default_threads)),
-                          data.get("source"), list(sinks), queue)
+                          data.get("source"), list(sinks), data.get("queue", 2))

@@ -34,6 +34,7 @@ import cv2
 
 from .errors import ConfigError, SinkError
 from .sinks import Sink, SinkItem
+from .uri_options import check_sink_uri
 from .web_gate import Gate, GateLimits, SocketWriter
 
 log = logging.getLogger(__name__)
@@ -233,4 +234,5 @@ def open_web(uri: str, rest: str) -> WebSink:
     except ValueError:
         raise SinkError(f"{uri!r}: the port must be a number 0..65535") from None
     token = query.get("token") or os.environ.get("EDGE_WEB_TOKEN") or None
-    return WebSink(parts.hostname or "127.0.0.1", port, token, float(query.get("max_fps", 15)))
+    max_fps = check_sink_uri(uri).get("max_fps", 15.0)  # a number > 0: it divides the frame interval
+    return WebSink(parts.hostname or "127.0.0.1", port, token, max_fps)

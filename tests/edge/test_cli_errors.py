@@ -41,7 +41,7 @@ CASES = [
     ("no-lib", ["/nonexistent/libfoo.so", "cannot load"]),
     ("gpu", ["delegate 'gpu'", "libtensorflowlite_gpu_delegate.so", "install"]),
     ("edgetpu", ["delegate 'edgetpu'", "libedgetpu.so.1", "libedgetpu1-std"]),
-    ("unknown", ["unknown delegate 'tpu'", "cpu, xnnpack, builtin, gpu, edgetpu"]),
+    ("unknown", ["--delegate tpu", "cpu, xnnpack, builtin, gpu, edgetpu"]),
     ("text-as-video", ["notes.mp4", "cannot open as a video"]),
     ("missing-source", ["absent.mp4", "no such file"]),
 ]

@@ -1,0 +1,143 @@
+"""The ``?key=value`` options of every source and sink URI, checked before anything is opened.
+
+``edge run`` calls ``check_source_uri`` and ``check_sink_uri`` on every URI right after reading its options,
+before a model, camera, server thread or file is opened, so ``http://127.0.0.1:8080?max_fps=0`` or
+``v4l2:///dev/video0?width=wide`` is a one-line error at start-up instead of a crash on the first frame.
+The openers (edge.sources, edge.sinks, edge.camera, edge.web, ...) keep their own checks; this module
+holds the declared types and ranges (``edge.schema.Field`` rows per scheme) and the cross-checks between
+URIs (two sinks writing one file, a sink overwriting the source). An option not declared for its scheme
+is an error naming the options it takes, except for the schemes in ``OPEN_SCHEMES`` (whose openers check
+their own); a module that adds an option to a scheme declares it here, next to the others
+(``SINK_OPTIONS["file"]``, ...), or extends the table at import: ``SINK_OPTIONS["rtsp"] = (Field(...),)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .errors import SinkError, SourceError
+from .schema import Field, check_mapping
+
+_SIZE = dict(min=16, max=8192)
+_OPEN_TIMEOUT = Field("open_timeout", float, min=0, max=86400, doc="seconds to wait for a device absent at start")
+
+
+def _duration_check(text: str) -> str | None:
+    from .segments import _SEGMENT_RE
+
+    m = _SEGMENT_RE.match(text.strip())
+    return None if m and float(m.group(1)) > 0 else "a duration such as 60s, 5m or 1h"
+
+
+def _fourcc_check(text: str) -> str | None:
+    return None if len(text) == 4 and text.isascii() else "4 characters such as MJPG or YUYV"
+
+
+SOURCE_OPTIONS: dict[str, tuple[Field, ...]] = {
+    "file": (Field("loop", str, choices=("0", "1")),),
+    "synthetic": (Field("width", int, **_SIZE), Field("height", int, **_SIZE), Field("fps", float, min=0, max=1000),
+                  Field("frames", int, min=1)),
+    "v4l2": (Field("width", int, **_SIZE), Field("height", int, **_SIZE), Field("fps", int, min=1, max=1000),
+             Field("fourcc", str, check=_fourcc_check, expect="4 characters such as MJPG or YUYV"), _OPEN_TIMEOUT),
+    "csi": (Field("width", int, **_SIZE), Field("height", int, **_SIZE), Field("fps", int, min=1, max=1000),
+            Field("flip", int, min=0, max=7, doc="nvvidconv flip-method"), _OPEN_TIMEOUT),
+    "picamera2": (Field("width", int, **_SIZE), Field("height", int, **_SIZE), Field("fps", int, min=1, max=1000)),
+    "rtsp": (_OPEN_TIMEOUT,),
+    "gst": (),
+}
+
+SINK_OPTIONS: dict[str, tuple[Field, ...]] = {
+    "file": (Field("segment", str, check=_duration_check, expect="a duration such as 60s, 5m or 1h"),),
+    "jsonl": (),
+    "masks": (),
+    "null": (),
+    "display": (),
+    "http": (Field("token", str, min=1), Field("max_fps", float, above=0, max=1000,
+                                                 expect="a number of frames per second in (0, 1000]")),
+}
+
+
+# Schemes whose options are checked by their openers only (a GStreamer pipeline, an RTSP server's own query).
+OPEN_SCHEMES = {"rtsp", "gst"}
+
+
+def _query(uri: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(uri).query, keep_blank_values=True))
+
+
+def _scheme(uri: str) -> str:
+    return urlsplit(uri).scheme.lower() if "://" in uri else "file"
+
+
+def check_source_uri(uri: str) -> dict:
+    """The source URI's known options, converted; SourceError naming the URI, option and what was expected."""
+    from .sources import _FACTORIES
+
+    if not isinstance(uri, str) or not uri:
+        raise SourceError(f"source {uri!r}: expected a URI such as file://clip.mp4 or v4l2:///dev/video0")
+    scheme = _scheme(uri)
+    if scheme not in _FACTORIES:
+        raise SourceError(f"source {uri!r}: unknown scheme {scheme!r}; known: {', '.join(sorted(_FACTORIES))}")
+    if scheme == "file" and "://" not in uri:
+        return {}  # a plain path: a literal '?' may be part of a file name
+    return check_mapping(_query(uri), SOURCE_OPTIONS.get(scheme, ()), f"source {uri!r}", error=SourceError,
+                         from_text=True, allow_unknown=scheme in OPEN_SCHEMES or scheme not in SOURCE_OPTIONS,
+                         word="option")
+
+
+def check_sink_uri(uri: str) -> dict:
+    """The sink URI's known options, converted; for file sinks, that the folder to write into exists."""
+    from .sinks import _FACTORIES
+
+    if not isinstance(uri, str) or not uri:
+        raise SinkError(f"sink {uri!r}: expected a URI such as file://out.mp4 or jsonl://out.jsonl")
+    scheme = _scheme(uri)
+    if scheme not in _FACTORIES:
+        raise SinkError(f"sink {uri!r}: unknown scheme {scheme!r}; known: {', '.join(sorted(_FACTORIES))}")
+    options = check_mapping(_query(uri), SINK_OPTIONS.get(scheme, ()), f"sink {uri!r}", error=SinkError,
+                            from_text=True, allow_unknown=scheme in OPEN_SCHEMES or scheme not in SINK_OPTIONS,
+                            word="option")
+    if scheme == "http":
+        try:
+            urlsplit(uri).port
+        except ValueError:
+            raise SinkError(f"sink {uri!r}: the port must be a number 0..65535") from None
+    path = sink_file(uri)
+    if path is not None and not path.parent.is_dir():
+        raise SinkError(f"sink {uri!r}: the folder {path.parent} does not exist")
+    return options
+
+
+def sink_file(uri: str) -> Path | None:
+    """The one file a file:// or jsonl:// sink writes (None for folders and other schemes)."""
+    scheme = _scheme(uri)
+    if scheme not in ("file", "jsonl"):
+        return None
+    rest = uri.split("://", 1)[1] if "://" in uri else uri
+    text = unquote(rest.split("?", 1)[0])
+    if not text or text.endswith("/"):
+        return None
+    path = Path(text).expanduser()
+    if path.is_dir() or (scheme == "file" and not path.suffix):
+        return None
+    return path
+
+
+def check_uris(source: str, sinks: list[str]) -> None:
+    """Every URI's options, then the cross-checks: no two sinks write the same file, no sink overwrites the
+    source file."""
+    check_source_uri(source)
+    seen: dict[Path, str] = {}
+    src = sink_file(source) if _scheme(source) == "file" else None
+    for uri in sinks:
+        check_sink_uri(uri)
+        path = sink_file(uri)
+        if path is None:
+            continue
+        key = path.resolve()
+        if key in seen:
+            raise SinkError(f"sinks {seen[key]!r} and {uri!r} both write {path}; give each sink its own file")
+        if src is not None and src.exists() and key == src.resolve():
+            raise SinkError(f"sink {uri!r} would overwrite the source {source!r}")
+        seen[key] = uri
