@@ -210,6 +210,7 @@ register_sink("masks", lambda uri, rest: __import__("edge.mask_sink").mask_sink.
 register_sink("null", lambda uri, rest: __import__("edge.display").display.NullSink())
 register_sink("display", lambda uri, rest: __import__("edge.display").display.open_display(uri, rest))
 register_sink("http", lambda uri, rest: __import__("edge.web").web.open_web(uri, rest))
+register_sink("rtsp", lambda uri, rest: __import__("edge.rtsp_sink").rtsp_sink.open_rtsp_sink(uri, rest))
 register_sink("file", lambda uri, rest: __import__("edge.segments").segments.open_video_sink(uri, rest))  # + ?segment=
 
 
