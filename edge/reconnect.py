@@ -16,6 +16,7 @@ once when it ends.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -50,6 +51,7 @@ class Reconnecting(Source):
                  max_delay: float = 5.0, give_up_after: float | None = None, open_timeout: float = 0.0):
         self._open = open_source
         self.uri = uri
+        self.label = redact(uri)  # what logs and errors show: never a password
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.give_up_after = give_up_after
@@ -73,29 +75,34 @@ class Reconnecting(Source):
             return self._open()
         except (SourceUnavailable, OSError) as exc:
             if self.open_timeout <= 0:
+                if isinstance(exc, SourceUnavailable):
+                    raise SourceUnavailable(self._hide(str(exc))) from None
                 raise
-            reason = str(exc)
-        log.warning("%s: not available yet (%s); retrying for up to %.0f s (open_timeout=)", self.uri, reason,
+            reason = self._hide(str(exc))
+        log.warning("%s: not available yet (%s); retrying for up to %.0f s (open_timeout=)", self.label, reason,
                     self.open_timeout)
         delay = self.first_delay
         while True:
             left = self.open_timeout - (time.monotonic() - started)
             if left <= 0:
-                raise SourceUnavailable(f"{self.uri}: still not available after {self.open_timeout:.0f} s and "
+                raise SourceUnavailable(f"{self.label}: still not available after {self.open_timeout:.0f} s and "
                                         f"{self.open_attempts} attempts (last problem: {reason}); raise "
                                         "open_timeout= to wait longer")
             if self._stop.wait(min(delay, left)):
-                raise SourceUnavailable(f"{self.uri}: stopped while waiting for the source to appear")
+                raise SourceUnavailable(f"{self.label}: stopped while waiting for the source to appear")
             self.open_attempts += 1
             try:
                 source = self._open()
             except (SourceUnavailable, OSError) as exc:
-                reason = str(exc)
+                reason = self._hide(str(exc))
                 delay = min(delay * 2, self.max_delay)
                 continue
             self.open_seconds = time.monotonic() - started
-            log.warning("%s: opened after %.1f s (%d attempts)", self.uri, self.open_seconds, self.open_attempts)
+            log.warning("%s: opened after %.1f s (%d attempts)", self.label, self.open_seconds, self.open_attempts)
             return source
+
+    def _hide(self, text: str) -> str:
+        return text.replace(self.uri, self.label) if self.uri != self.label else text
 
     def _read_once(self) -> tuple[np.ndarray | None, str]:
         if self._source is None:
@@ -115,13 +122,14 @@ class Reconnecting(Source):
         return self._recover(reason)
 
     def _recover(self, reason: str) -> np.ndarray | None:
+        reason = self._hide(reason)
         started_wall, started = time.time(), time.monotonic()
-        log.warning("%s: %s; reconnecting", self.uri, reason)
+        log.warning("%s: %s; reconnecting", self.label, reason)
         self._close_inner()
         delay, attempts = self.first_delay, 0
         while not self._stop.is_set():
             if self.give_up_after is not None and time.monotonic() - started > self.give_up_after:
-                raise SourceError(f"{self.uri}: no frame for {self.give_up_after:.0f} s after {attempts} "
+                raise SourceError(f"{self.label}: no frame for {self.give_up_after:.0f} s after {attempts} "
                                   f"reconnect attempts (last problem: {reason})")
             if self._stop.wait(delay):
                 break
@@ -129,12 +137,12 @@ class Reconnecting(Source):
             try:
                 self._source = self._open()
             except (SourceError, OSError) as exc:
-                reason = str(exc)
+                reason = self._hide(str(exc))
                 delay = min(delay * 2, self.max_delay)
                 continue
             frame, problem = self._read_once()
             if frame is None:
-                reason = problem
+                reason = self._hide(problem)
                 self._close_inner()
                 delay = min(delay * 2, self.max_delay)
                 continue
@@ -142,7 +150,7 @@ class Reconnecting(Source):
             self.gaps.append(gap)
             self._pending = gap
             self.reconnects += 1
-            log.warning("%s: back after %.2f s (%d attempts)", self.uri, gap.seconds, attempts)
+            log.warning("%s: back after %.2f s (%d attempts)", self.label, gap.seconds, attempts)
             return self._renumber(frame)
         return None
 
@@ -165,9 +173,14 @@ class Reconnecting(Source):
             try:
                 self._source.close()
             except Exception as exc:  # a dead camera may fail to close; that must not stop the retry
-                log.debug("closing %s failed: %s", self.uri, exc)
+                log.debug("closing %s failed: %s", self.label, exc)
             self._source = None
 
     def close(self) -> None:
         self._stop.set()
         self._close_inner()
+
+
+def redact(uri: str) -> str:
+    """``rtsp://user:***@host/x`` for ``rtsp://user:secret@host/x``: a URI fit for a log line."""
+    return re.sub(r"^([a-z0-9+.-]+://[^/@:]*):[^/@]*@", r"\1:***@", uri, flags=re.IGNORECASE)

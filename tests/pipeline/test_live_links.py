@@ -74,12 +74,13 @@ def test_rtsp_server_that_never_comes_is_a_named_error_after_open_timeout(ssd):
     port = _free_port()  # nothing listens here
     started = time.monotonic()
     proc = subprocess.run(edge_cmd("run", "--model", str(ssd), "--source",
-                                   f"rtsp://127.0.0.1:{port}/cam?open_timeout=2", "--max-frames", "1"),
+                                   f"rtsp://viewer:hunter2@127.0.0.1:{port}/cam?open_timeout=2", "--max-frames", "1"),
                           env=edge_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "retrying for up to 2 s" in proc.stderr
     assert "still not available after 2 s" in proc.stderr and "open_timeout=" in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert "hunter2" not in proc.stderr and "rtsp://viewer:***@127.0.0.1" in proc.stderr
     assert time.monotonic() - started < 60
 
 
