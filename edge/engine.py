@@ -24,6 +24,7 @@ from .runtime import load_runtime
 from .schema import check_value, threads_field
 
 EDGETPU_OP = "edgetpu-custom-op"
+POSENET_DECODER_OP = "PosenetDecoderOp"  # google-coral/edgetpu src/cpp/posenet
 
 
 class Engine:
@@ -67,6 +68,12 @@ class Engine:
 
     def _check_custom_ops(self, choice: delegates.DelegateChoice) -> None:
         customs = self.model_file.custom_ops()
+        if POSENET_DECODER_OP in customs:
+            raise ModelError(
+                f"{self.path}: the model ends in Coral's PoseNet decoder (custom op {POSENET_DECODER_OP!r}), which "
+                f"only Coral's runtime library provides; use the same PoseNet without the decoder (outputs heatmaps, "
+                f"short offsets and mid offsets), which edge decodes itself"
+            )
         if EDGETPU_OP in customs and choice.name != "edgetpu":
             raise ModelError(
                 f"{self.path}: compiled for the Edge TPU (custom op {EDGETPU_OP!r}); it needs an Edge TPU and "

@@ -207,6 +207,15 @@ def _from_structure(mf: ModelFile) -> ModelInfo:
                 decode=decode, outputs=outputs, quantization=_quantization_of(sg), source="structure",
                 labels_source=labels_source,
             )
+        elif (posenet_roles := _posenet(sg)) is not None:
+            task, decode = "pose", {"kind": "posenet", "family": "posenet"}
+            outputs = tuple(OutputSpec(t.name, posenet_roles[t.name], t.shape) for t in outs)
+            # tfjs PoseNet (MobileNet) feeds pixels / 127.5 - 1 to its float models
+            kw = {"mean": (127.5,) * 3, "std": (127.5,) * 3} if sg.input_tensors()[0].dtype == "float32" else {}
+            return ModelInfo(
+                path=str(mf.path), task=task, labels=(), input=_input_from_tensor(sg, **kw), decode=decode,
+                outputs=outputs, quantization=_quantization_of(sg), source="structure",
+            )
         elif (lm_plan := _mediapipe_landmarks(sg)) is not None:
             task, decode = "landmarks", lm_plan
             outputs = tuple(OutputSpec(t.name, "output", t.shape) for t in outs)
@@ -249,6 +258,13 @@ def _mediapipe_ssd(sg: SubGraph):
     mean, std = mediapipe_ssd.input_normalisation(cfg.input_range)
     return (plan, roles, cfg.labels, f"MediaPipe anchor table ({cfg.name})",
             {"resize": "letterbox_mediapipe", "mean": (mean,) * 3, "std": (std,) * 3})
+
+
+def _posenet(sg: SubGraph):
+    """PoseNet's heatmaps + short offsets + mid offsets (or forward/backward displacements): output roles."""
+    from .tasks import posenet
+
+    return posenet.recognise([(t.name, tuple(t.shape)) for t in sg.output_tensors()])
 
 
 def _mediapipe_landmarks(sg: SubGraph):

@@ -7,7 +7,8 @@ none (the task itself comes from ``--task pose``):
 * ``heatmaps_offsets``: outputs with roles ``heatmaps`` ``[1, H, W, 17]`` and ``offsets`` ``[1, H, W, 34]``
   (our single-person models; layout in ``pose_decode``), ``decode.heatmap_activation`` "none" or "sigmoid".
 * ``posenet``: four outputs named ``*heatmap*``, ``*offset*``, ``*displacement_fwd*``,
-  ``*displacement_bwd*`` (PoseNet multi-person; see ``posenet``), or the same four roles in metadata.
+  ``*displacement_bwd*`` (PoseNet multi-person; see ``posenet``), or the same four roles in metadata, or
+  ``heatmaps``, ``offsets`` (short) and ``mid_offsets`` roles (recognised from the output shapes).
 
 Options: ``transform`` (set by Engine.run_frame), ``keypoint_score`` (minimum score to draw a keypoint or
 bone, default 0.2), ``pose_score`` (minimum pose score for multi-person decoders, default 0.15),
@@ -24,7 +25,7 @@ import numpy as np
 from ..errors import MetadataError
 from ..preprocess import Transform
 from .pose_decode import NUM_KEYPOINTS, decode_heatmaps_offsets, decode_movenet_single
-from .posenet import KEYPOINT_NAMES, decode_posenet, output_stride_for
+from .posenet import KEYPOINT_NAMES, decode_posenet, output_stride_for, split_mid_offsets
 
 SKELETON = (
     (0, 1), (0, 2), (1, 3), (2, 4), (0, 5), (0, 6), (5, 6), (5, 7), (7, 9), (6, 8), (8, 10),
@@ -70,6 +71,10 @@ def keypoints_to_frame(keypoints_input_px: np.ndarray, transform: Transform) -> 
 def _posenet_outputs(outputs: dict[str, np.ndarray], info) -> dict[str, np.ndarray] | None:
     if all(any(o.role == role for o in info.outputs) for role in POSENET_ROLES):
         return {role: outputs[info.output(role).name] for role in POSENET_ROLES}
+    if all(any(o.role == role for o in info.outputs) for role in ("heatmaps", "offsets", "mid_offsets")):
+        fwd, bwd = split_mid_offsets(outputs[info.output("mid_offsets").name])
+        return {"heatmaps": outputs[info.output("heatmaps").name], "offsets": outputs[info.output("offsets").name],
+                "displacements_fwd": fwd, "displacements_bwd": bwd}
     found = {}
     for role, part in _POSENET_NAME_PARTS.items():
         names = [n for n in outputs if part in n.lower()]

@@ -7,13 +7,20 @@ The layout is the one PoseNet (TensorFlow.js and its TFLite export) uses, for mo
   pixels, measured from the cell's grid point ``(i * stride, j * stride)``.
 * ``displacements_fwd`` / ``displacements_bwd`` ``[1, H, W, 32]``: for edge ``e`` of ``POSE_CHAIN`` channel
   ``e`` is dy and ``16 + e`` is dx, in input pixels; forward points parent -> child, backward child -> parent.
+* or both in one ``mid_offsets`` ``[1, H, W, 64]`` (the PersonLab naming: heatmaps, short offsets, mid
+  offsets), laid out as Coral's decoder reads it: forward dy, forward dx, backward dy, backward dx, 16 each.
+
+The same files compiled with Coral's decoder inside end in the custom op ``PosenetDecoderOp`` (poses out,
+not maps); that op exists only in Coral's runtime library, so the engine refuses such a file by name.
 
 Decoding is greedy, strongest part first: every local maximum of every heatmap above ``score_threshold``
 is a candidate root; a root too close (``nms_radius`` input pixels) to the same keypoint of a pose already
 found is skipped; otherwise the pose is grown along the tree from the root, first towards the root of the
 tree with the backward displacements, then outwards with the forward ones, each hop refined with the target
 keypoint's offsets. A pose's score is the mean over all keypoints of the scores of those keypoints that do
-not coincide with the same keypoint of an earlier pose.
+not coincide with the same keypoint of an earlier pose. This is tfjs-models posenet's decodeMultiplePoses
+(score threshold 0.5, NMS radius 20, local maximum radius 1, 2 offset refinement steps, JavaScript's
+round-half-up for grid indices).
 """
 
 from __future__ import annotations
@@ -52,8 +59,8 @@ def _local_maxima(scores: np.ndarray, threshold: float, radius: int) -> list[tup
 
 def _nearest_cell(point: np.ndarray, stride: float, h: int, w: int) -> tuple[int, int]:
     """Grid cell (row, col) nearest to an input-pixel point (x, y), clamped to the grid."""
-    row = int(np.clip(np.round(point[1] / stride), 0, h - 1))
-    col = int(np.clip(np.round(point[0] / stride), 0, w - 1))
+    row = int(np.clip(np.floor(point[1] / stride + 0.5), 0, h - 1))  # Math.round: halves go up
+    col = int(np.clip(np.floor(point[0] / stride + 0.5), 0, w - 1))
     return row, col
 
 
@@ -102,6 +109,47 @@ def _check_shapes(heatmaps, offsets, fwd, bwd) -> None:
         if array.shape != (h, w, channels):
             raise MetadataError(f"PoseNet {name} must have shape [1, {h}, {w}, {channels}] to match the heatmaps, "
                                 f"got {list(array.shape)}")
+
+
+def split_mid_offsets(mid_offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[1, H, W, 64]`` mid offsets -> (forward, backward) displacements ``[1, H, W, 32]`` each."""
+    mid = np.asarray(mid_offsets, dtype=np.float32)
+    n = 2 * len(POSE_CHAIN)
+    if mid.shape[-1] != 2 * n:
+        raise MetadataError(f"PoseNet mid offsets must have {2 * n} channels (forward dy, dx, backward dy, dx), "
+                            f"got shape {list(mid.shape)}")
+    return mid[..., :n], mid[..., n:]
+
+
+def recognise(outputs: list[tuple[str, tuple[int, ...]]]) -> dict[str, str] | None:
+    """Output roles of a PoseNet file from its outputs' (name, shape), or None when it is not one.
+
+    Heatmaps have 17 channels, short offsets 34, mid offsets 64; or two 32-channel displacement maps,
+    told apart by ``fwd``/``bwd`` in their names, else taken in tfjs order (forward first). All share H x W.
+    """
+    if len(outputs) not in (3, 4) or any(len(shape) != 4 or shape[0] != 1 for _, shape in outputs):
+        return None
+    if len({shape[1:3] for _, shape in outputs}) != 1:
+        return None
+    by_channels: dict[int, list[str]] = {}
+    for name, shape in outputs:
+        by_channels.setdefault(shape[3], []).append(name)
+    k = NUM_KEYPOINTS
+    if len(by_channels.get(k, ())) != 1 or len(by_channels.get(2 * k, ())) != 1:
+        return None
+    roles = {by_channels[k][0]: "heatmaps", by_channels[2 * k][0]: "offsets"}
+    n = 2 * len(POSE_CHAIN)
+    if len(outputs) == 3 and len(by_channels.get(2 * n, ())) == 1:
+        roles[by_channels[2 * n][0]] = "mid_offsets"
+        return roles
+    pair = by_channels.get(n, [])
+    if len(outputs) == 4 and len(pair) == 2:
+        fwd = [p for p in pair if "fwd" in p.lower() or "forward" in p.lower()]
+        bwd = [p for p in pair if "bwd" in p.lower() or "backward" in p.lower()]
+        first, second = (fwd[0], bwd[0]) if len(fwd) == 1 and len(bwd) == 1 and fwd != bwd else pair
+        roles[first], roles[second] = "displacements_fwd", "displacements_bwd"
+        return roles
+    return None
 
 
 def output_stride_for(input_size: tuple[int, int], grid_size: tuple[int, int]) -> float:
