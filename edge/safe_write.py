@@ -127,10 +127,30 @@ def unused_path(path: Path, now: float | None = None) -> Path:
     path = Path(path)
     if not path.exists():
         return path
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
+    stamp = run_stamp(now)
     candidate = path.with_name(f"{path.stem}-{stamp}{path.suffix}")
     n = 2
     while candidate.exists():
         candidate = path.with_name(f"{path.stem}-{stamp}-{n}{path.suffix}")
         n += 1
     return candidate
+
+
+def make_durable(path: Path) -> None:
+    """fsync a closed file and its folder entry, so a power cut after this keeps it (best effort)."""
+    for target, flags in ((path, os.O_RDONLY), (Path(path).parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))):
+        try:
+            fd = os.open(target, flags)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def run_stamp(now: float | None = None) -> str:
+    """The local date and time that names what a run writes beside an earlier run's files."""
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))

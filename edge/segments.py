@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import cv2
 
 from .errors import SinkError
+from .safe_write import make_durable
 from .sinks import Sink, SinkItem
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,9 @@ class SegmentedVideoSink(Sink):
             raise SinkError(f"{final}: the segment ({frames} frames) could not be written completely "
                             f"({free} bytes free: disk full or a file-size limit); "
                             f"{len(self.finished)} earlier segment(s) are complete")
+        make_durable(partial)  # the final name only ever points at data that is on the disk
         os.replace(partial, final)
+        make_durable(final)
         self.finished.append(final)
         self._index += 1
 

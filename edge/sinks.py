@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .errors import SinkError
-from .safe_write import LineAppender, replace_atomically, unused_path
+from .safe_write import LineAppender, make_durable, replace_atomically, run_stamp, unused_path
 from .video_guard import DiskGuard, playable_frames
 from .results import FrameResult
 from .sources import IMAGE_SUFFIXES, split_uri
@@ -104,6 +104,7 @@ class VideoFileSink(Sink):
         writer.release()
         if not self.path.exists() or self.path.stat().st_size == 0:
             raise SinkError(f"{self.path}: the video writer produced no data (disk full or unwritable?)")
+        make_durable(self.path)
         if not playable_frames(self.path):
             raise SinkError(f"{self.path}: closed after {self.frames} frames but cannot be read back "
                             f"({shutil.disk_usage(self.path.parent).free} bytes free: disk full?)")
@@ -125,7 +126,8 @@ class ImageFileSink(Sink):
 
 
 class ImageFolderSink(Sink):
-    """One annotated image per frame; named after the source image, or frame_NNNNNN.jpg for video."""
+    """One annotated image per frame; named after the source image, or frame_NNNNNN.jpg for video. When an
+    earlier run left frame_*.jpg in the folder, this run's are frame_YYYYmmdd-HHMMSS_NNNNNN.jpg (logged)."""
 
     def __init__(self, folder: Path):
         self.folder, self.name = folder, str(folder)
@@ -133,13 +135,18 @@ class ImageFolderSink(Sink):
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SinkError(f"{folder}: cannot create the output folder ({exc.strerror})") from None
+        self._prefix = "frame_"
+        if next(folder.glob("frame_*.jpg"), None) is not None:
+            self._prefix = f"frame_{run_stamp()}_"
+            log.warning("%s: holds frames of an earlier run (kept): this run's are %sNNNNNN.jpg", folder,
+                        self._prefix)
 
     def write(self, item: SinkItem) -> None:
         src = Path(item.result.source)
         if src.suffix.lower() in IMAGE_SUFFIXES:
             name = src.name
         else:
-            name = f"frame_{item.result.frame:06d}.jpg"
+            name = f"{self._prefix}{item.result.frame:06d}.jpg"
         _imwrite(self.folder / name, item.image)
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import cv2
@@ -132,32 +133,63 @@ def test_a_partial_last_line_from_a_killed_run_is_cut_and_the_rest_kept(tmp_path
 
 
 def test_a_restart_over_the_same_paths_keeps_every_earlier_file(ssd, tmp_path):
-    video, jsonl, seg = tmp_path / "out.mp4", tmp_path / "out.jsonl", tmp_path / "seg.mp4"
-    sinks = ["--sink", f"file://{video}", "--sink", f"jsonl://{jsonl}", "--sink", f"file://{seg}?segment=1s"]
-    clip = tmp_path / "in" / "clip.mp4"
-    clip.parent.mkdir()
+    rec = tmp_path / "rec"
+    video, jsonl, seg, frames = rec / "out.mp4", rec / "out.jsonl", rec / "seg.mp4", rec / "frames"
+    sinks = ["--sink", f"file://{video}", "--sink", f"jsonl://{jsonl}", "--sink", f"file://{seg}?segment=1s",
+             "--sink", f"file://{frames}/"]
+    clip = tmp_path / "clip.mp4"
     _make_clip(clip, frames=30)  # 10 fps: three 1 s segments
     source = ["--source", f"file://{clip}"]
+    rec.mkdir()
     first = _run(ssd, *source, *sinks)
     assert first.returncode == 0, first.stderr[-3000:]
-    before = {p.name: _sha(p) for p in tmp_path.iterdir() if p.is_file()}
-    assert set(before) == {"out.mp4", "out.jsonl", "seg-00000.mp4", "seg-00001.mp4", "seg-00002.mp4"}
+    files = lambda: {str(p.relative_to(rec)): p for p in rec.rglob("*") if p.is_file()}  # noqa: E731
+    before = {name: _sha(p) for name, p in files().items()}
+    assert {n for n in before if "/" not in n} == {"out.mp4", "out.jsonl", "seg-00000.mp4", "seg-00001.mp4",
+                                                   "seg-00002.mp4"}
+    assert len([n for n in before if n.startswith("frames/frame_")]) == 30
     jsonl_before = jsonl.read_bytes()
 
     second = _run(ssd, *source, *sinks)
     assert second.returncode == 0, second.stderr[-3000:]
-    after = {p.name: p for p in tmp_path.iterdir() if p.is_file()}
+    after = files()
     for name, digest in before.items():
         if name != "out.jsonl":
             assert _sha(after[name]) == digest, f"{name} was changed by the restart"
     assert jsonl.read_bytes()[:len(jsonl_before)] == jsonl_before  # appended after the earlier lines
     assert len(_json_lines(jsonl)) == 60
     new_video = [n for n in after if re.fullmatch(r"out-\d{8}-\d{6}\.mp4", n)]
-    assert len(new_video) == 1 and _ffprobe_frames(tmp_path / new_video[0]) == 30
+    assert len(new_video) == 1 and _ffprobe_frames(rec / new_video[0]) == 30
     assert sorted(n for n in after if n.startswith("seg-")) == [f"seg-0000{i}.mp4" for i in range(6)]
+    assert len([n for n in after if re.fullmatch(r"frames/frame_\d{8}-\d{6}_\d{6}\.jpg", n)]) == 30
     assert f"recording to {new_video[0]}" in second.stderr
     assert "continuing with seg-00003.mp4" in second.stderr
-    assert "appending after" in second.stderr
+    assert "appending after" in second.stderr and "holds frames of an earlier run" in second.stderr
+
+
+def test_sigkill_keeps_whole_lines_and_closed_segments(ssd, tmp_path):
+    jsonl, seg, plain = tmp_path / "out.jsonl", tmp_path / "seg.mp4", tmp_path / "plain.mp4"
+    proc = subprocess.Popen(edge_cmd("run", "--model", str(ssd), "--threads", "1", "--quiet", "--source",
+                                     "synthetic://?width=320&height=240&fps=10", "--sink", f"jsonl://{jsonl}",
+                                     "--sink", f"file://{seg}?segment=1s", "--sink", f"file://{plain}"),
+                            env=edge_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and len(list(tmp_path.glob("seg-*.mp4"))) < 2:
+            time.sleep(0.1)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    segments = sorted(tmp_path.glob("seg-*.mp4"))
+    assert len(segments) >= 2
+    assert all(_ffprobe_frames(p) == 10 for p in segments)  # every closed segment: whole and playable
+    lines = jsonl.read_bytes().split(b"\n")
+    assert all(json.loads(x) for x in lines[:-1])  # every line but an unfinished last one
+    again = LineAppender(jsonl)  # the next start cuts a partial last line off, keeps the rest
+    again.close()
+    assert len(_json_lines(jsonl)) == len(lines) - 1
+    read = _run(ssd, "--source", f"file://{plain}", "--sink", "null://")  # a plain mp4 has no index yet
+    assert read.returncode == 2 and "an MP4 without its index" in read.stderr
 
 
 # ------------------------------------------------------------------ damaged and truncated clips
