@@ -3,13 +3,15 @@ segmentation, an instance map (pixel value = 1 + index of the detection in the J
 detections painted over earlier ones, as Ultralytics' own instance PNGs) for detections with masks.
 
 8-bit PNGs when every value fits (< 256), 16-bit otherwise. Files are named after the source image
-(``bird.bmp`` -> ``bird.png``) or ``frame_NNNNNN.png`` for video and camera frames; with several
+(``bird.bmp`` -> ``bird.png``) or ``frame_NNNNNN.png`` for video and camera frames (``frame_YYYYmmdd-HHMMSS_
+NNNNNN.png`` when an earlier run's frames are in the folder: those are kept); with several
 segmentation models in one pipeline chain, each map gets the model's name as a suffix. Only segmentation
 results have a class map; any other task is refused on the first frame with the model's task named.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -18,9 +20,12 @@ import numpy as np
 
 from .errors import SinkError
 from .results import Detections
+from .safe_write import run_stamp
 from .sinks import Sink, SinkItem
 from .sources import IMAGE_SUFFIXES
 from .tasks.segment import Segmentation
+
+log = logging.getLogger(__name__)
 
 
 def instance_map(dets: Detections, frame_size: tuple[int, int]) -> np.ndarray:
@@ -43,6 +48,10 @@ class MaskSink(Sink):
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SinkError(f"{folder}: cannot create the masks folder ({exc.strerror})") from None
+        self._prefix = "frame_"
+        if next(folder.glob("frame_*.png"), None) is not None:  # an earlier run's maps: kept, not overwritten
+            self._prefix = f"frame_{run_stamp()}_"
+            log.warning("%s: holds maps of an earlier run (kept): this run's are %sNNNNNN.png", folder, self._prefix)
 
     def write(self, item: SinkItem) -> None:
         maps = _segmentations(item.result)
@@ -50,7 +59,7 @@ class MaskSink(Sink):
             raise SinkError(f"{self.name}: writes segmentation class maps and instance masks, but the model's "
                             f"task is {item.result.task!r} and its results carry no masks")
         src = Path(item.result.source)
-        stem = src.stem if src.suffix.lower() in IMAGE_SUFFIXES else f"frame_{item.result.frame:06d}"
+        stem = src.stem if src.suffix.lower() in IMAGE_SUFFIXES else f"{self._prefix}{item.result.frame:06d}"
         for name, seg in maps:
             class_map = seg.class_map if isinstance(seg, Segmentation) else instance_map(
                 seg, (item.result.width, item.result.height))

@@ -167,6 +167,26 @@ def test_a_restart_over_the_same_paths_keeps_every_earlier_file(ssd, tmp_path):
     assert "appending after" in second.stderr and "holds frames of an earlier run" in second.stderr
 
 
+def test_masks_of_an_earlier_run_are_kept(tmp_path):
+    from edge.mask_sink import MaskSink
+    from edge.results import FrameResult
+    from edge.sinks import SinkItem
+    from edge.tasks.segment import Segmentation
+
+    def item(value: int) -> SinkItem:
+        seg = Segmentation(np.full((4, 6), value), np.array([1.0]))
+        return SinkItem(FrameResult(0, "cam", "segment", 6, 4, extras={"models": {"deeplab": seg}}), {})
+
+    for value in (1, 2):  # two runs of a camera source: both start at frame 0
+        sink = MaskSink(tmp_path)
+        sink.write(item(value))
+        sink.close()
+    maps = {p.name: cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in tmp_path.iterdir()}
+    assert maps["frame_000000.png"].max() == 1  # the first run's map, untouched
+    later = [n for n in maps if re.fullmatch(r"frame_\d{8}-\d{6}_000000\.png", n)]
+    assert len(later) == 1 and maps[later[0]].max() == 2
+
+
 def test_sigkill_keeps_whole_lines_and_closed_segments(ssd, tmp_path):
     jsonl, seg, plain = tmp_path / "out.jsonl", tmp_path / "seg.mp4", tmp_path / "plain.mp4"
     proc = subprocess.Popen(edge_cmd("run", "--model", str(ssd), "--threads", "1", "--quiet", "--source",
