@@ -163,10 +163,10 @@ def _from_metadata(mf: ModelFile, meta: dict, spec, quantization: str):
             + (f" + {extra} extra values" if extra else "") + (" after NMS (6 + extra columns)" if end2end else "")
             + f"; expected {width} values per detection")
     info_input = _letterbox_input(spec)
-    version = meta.get("version", "?")
+    version = meta.get("version")
     return ModelInfo(
         path=str(mf.path), task="detect", labels=labels, input=info_input, decode=decode, outputs=tuple(outputs),
-        quantization=quantization, source=f"ultralytics {version}",
+        quantization=quantization, source=f"ultralytics {version}" if version else "ultralytics",
         labels_source="Ultralytics metadata names" if labels else "", extra={"ultralytics": meta},
     )
 

@@ -146,3 +146,16 @@ def test_overlay_and_cli_thresholds(cli, zoo, tmp_path):
     cup = rle_decode(next(d for d in dets if d["label"] == "cup")["mask"])
     changed = np.any(frame != drawn, axis=2)
     assert changed[cup].mean() > 0.9  # the cup's pixels are tinted
+
+
+def test_four_cats_on_a_wide_image(cli, zoo, tmp_path):
+    """Issue 10's report: stretched to 640x640, YOLO11n found none of the 4 cats Ultralytics finds on the 2:1
+    cats_and_dogs.jpg; letterboxed, all four are there."""
+    proc = cli("run", "--model", str(zoo / "models/yolo11n_int8_nchw_litert.tflite"), "--source",
+               f"file://{zoo / 'images/cats_and_dogs.jpg'}", "--sink", f"jsonl://{tmp_path / 'c.jsonl'}")
+    assert proc.returncode == 0, proc.stderr
+    dets = json.loads((tmp_path / "c.jsonl").read_text())["detections"]
+    cats = [d for d in dets if d["label"] == "cat" and d["score"] >= 0.5]
+    assert len(cats) == 4
+    boxes = np.array([d["box"] for d in cats])
+    assert (boxes[:, 2] - boxes[:, 0]).min() > 150  # four whole cats, not fragments
