@@ -63,6 +63,18 @@ def test_roi_from_palm_keypoints_and_from_a_bare_box():
     assert np.allclose(project(bare, pts), [[50, 100, 25], [-75, -25, 0]])
 
 
+def test_roi_from_the_person_detectors_alignment_points():
+    kps = np.zeros((4, 3), np.float32)
+    kps[0, :2], kps[1, :2] = (100, 200), (130, 200)  # hips centre, and the body-size point to its right
+    rect = roi_for_detection(FAMILIES["pose"], (0, 0, 10, 10), kps)  # the box itself is not used
+    assert (rect.cx, rect.cy, rect.width, rect.height) == pytest.approx((100, 200, 75, 75))  # 2 x 30 x 1.25
+    assert rect.rotation == pytest.approx(math.pi / 2)  # the hips -> point vector becomes the crop's up
+    face = np.zeros((6, 3), np.float32)
+    face[0, :2], face[1, :2] = (40, 50), (60, 70)  # right eye, left eye: the eye line falls 45 degrees
+    rect = roi_for_detection(FAMILIES["face_mesh"], (30, 40, 70, 90), face)
+    assert rect.rotation == pytest.approx(math.radians(45)) and rect.width == pytest.approx(75)  # turned with it
+
+
 # ------------------------------------------------------------------------------------ zoo, pipeline TOML
 
 
@@ -129,6 +141,20 @@ def test_blazepose_on_person_boxes_matches_solutions(zoo, tmp_path, cli):
         assert len(pose["points"]) == 33 and len(pose["visibility"]) == 33
         err = _errors_px(pose["points"], want[image]["landmarks_xyzv_norm"], want[image]["image_wh"])
         assert err.max() <= 25, f"{image}: landmarks up to {err.max():.1f} px from upstream's"
+
+
+def test_face_mesh_on_a_whole_close_up_frame(zoo, tmp_path, cli):
+    want = json.loads((zoo / "expected/mediapipe/face_landmark.solutions_facemesh.json").read_text())["results"]
+    jsonl = tmp_path / "out.jsonl"
+    proc = cli("run", "--model", str(zoo / "models/face_landmark.tflite"), "--source", str(zoo / "images/sergey.png"),
+               "--sink", f"jsonl://{jsonl}", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    (record,) = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert record["task"] == "landmarks" and record["landmarks"]["family"] == "face_mesh"
+    # the frame letterboxed as the crop (sergey.png is a face close-up): the nose tip within 5 px of upstream's
+    err = _errors_px(record["landmarks"]["points"][1:2], want["sergey.png"]["faces"][0]["landmarks_xyz_norm"][1:2],
+                     want["sergey.png"]["image_wh"])
+    assert err.max() <= 5
 
 
 def test_custom_op_face_mesh_is_refused_naming_the_op(zoo, tmp_path, cli):
