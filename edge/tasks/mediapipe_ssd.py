@@ -68,6 +68,8 @@ KNOWN: dict[str, SsdAnchorConfig] = {c.name: c for c in (
                     rotation_keypoints=(0, 1, 0.0)),
     SsdAnchorConfig("palm_192", "BlazePalm lite/full (palm_detection_lite/full.tflite)", (192, 192),
                     (8, 16, 16, 16), 7, ("palm",), (0.0, 1.0), rotation_keypoints=(0, 2, 90.0)),
+    SsdAnchorConfig("palm_128", "BlazePalm 128x128 (the TFLite hand-tracking examples' palm_detection.tflite)",
+                    (128, 128), (8, 16, 16, 16), 7, ("palm",), (-1.0, 1.0), rotation_keypoints=(0, 2, 90.0)),
     SsdAnchorConfig("palm_256", "BlazePalm v1 (palm_detection.tflite, 256x256)", (256, 256),
                     (8, 16, 32, 32, 32), 7, ("palm",), (-1.0, 1.0), rotation_keypoints=(0, 2, 90.0)),
     SsdAnchorConfig("pose_detection", "BlazePose person detector (pose_detection.tflite)", (224, 224),

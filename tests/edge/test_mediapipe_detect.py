@@ -41,7 +41,7 @@ def test_layers_with_one_stride_share_a_map():
 
 
 @pytest.mark.parametrize("name, count", [("face_short_range", 896), ("face_full_range", 2304),
-                                         ("palm_192", 2016), ("palm_256", 2944), ("pose_detection", 2254)])
+                                         ("palm_192", 2016), ("palm_128", 896), ("palm_256", 2944), ("pose_detection", 2254)])
 def test_known_configs_give_upstreams_anchor_counts(name, count):
     cfg = mp.KNOWN[name]
     assert cfg.num_anchors == count
