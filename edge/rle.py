@@ -27,6 +27,24 @@ def run_lengths(mask: np.ndarray) -> list[int]:
     return [0, *counts] if flat[0] else counts
 
 
+def box_mask_run_lengths(mask: np.ndarray, x0: int, y0: int, frame_size: tuple[int, int]) -> list[int]:
+    """``run_lengths`` of the frame-sized mask that is ``mask`` at (x0, y0) and False elsewhere, without
+    building the frame: only the box's columns are read (grown to the frame's height)."""
+    fw, fh = frame_size
+    h, w = np.shape(mask)
+    if not w or not h:
+        return [fw * fh]
+    cols = np.zeros((fh, w), dtype=bool)
+    cols[y0 : y0 + h] = mask
+    counts = run_lengths(cols)
+    counts[0] += x0 * fh  # the all-False columns left of the box
+    if len(counts) % 2:  # ends with a run of zeros: the columns right of the box extend it
+        counts[-1] += (fw - x0 - w) * fh
+    else:
+        counts.append((fw - x0 - w) * fh)
+    return counts if counts[-1] else counts[:-1]
+
+
 def counts_to_string(counts: list[int]) -> str:
     out = []
     for i, x in enumerate(counts):
@@ -65,6 +83,12 @@ def encode(mask: np.ndarray) -> dict:
     """``{"size": [h, w], "counts": str}`` of a binary mask."""
     h, w = np.shape(mask)[:2]
     return {"size": [int(h), int(w)], "counts": counts_to_string(run_lengths(mask))}
+
+
+def encode_box_mask(mask: np.ndarray, x0: int, y0: int, frame_size: tuple[int, int]) -> dict:
+    """``encode`` of the frame-sized mask holding ``mask`` at (x0, y0) (an ``InstanceMask``'s parts)."""
+    fw, fh = frame_size
+    return {"size": [int(fh), int(fw)], "counts": counts_to_string(box_mask_run_lengths(mask, x0, y0, frame_size))}
 
 
 def decode(rle: dict) -> np.ndarray:

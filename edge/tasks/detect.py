@@ -83,7 +83,7 @@ class DetectAdapter:
     def to_json(self, result: Detections) -> dict:
         """One entry per detection; ``keypoints`` [[x, y, conf], ...] frame pixels and ``mask`` (COCO RLE over
         the whole frame, see edge.rle) only when the model gives them."""
-        from ..rle import encode
+        from ..rle import encode_box_mask
 
         out = []
         for i in range(len(result)):
@@ -97,7 +97,8 @@ class DetectAdapter:
                 entry["keypoints"] = [[round(float(x), 1), round(float(y), 1), round(float(c), 4)]
                                       for x, y, c in result.keypoints[i]]
             if result.masks is not None:
-                entry["mask"] = encode(result.masks[i].full())
+                m = result.masks[i]
+                entry["mask"] = encode_box_mask(m.mask, m.x0, m.y0, m.frame_size)
             out.append(entry)
         return {"detections": out}
 

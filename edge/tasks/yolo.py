@@ -135,15 +135,21 @@ def instance_masks(protos: np.ndarray, coefs: np.ndarray, boxes_norm: np.ndarray
     fw, fh = transform.frame_size
     left, top, right, bottom = _content_box(transform)
     sx, sy = (right - left) / fw, (bottom - top) / fh  # input pixels per frame pixel after cutting the padding
-    flat = protos.reshape(-1, nm)
-    cols, rows_ = np.arange(mw, dtype=np.float32), np.arange(mh, dtype=np.float32)
     out = []
     for coef, box in zip(coefs, np.asarray(boxes_norm, dtype=np.float32).reshape(-1, 4)):
-        logits = (flat @ coef).reshape(mh, mw)
         bx0, by0, bx1, by1 = box * np.array([mw, mh, mw, mh], dtype=np.float32)  # box at prototype resolution
-        inside = ((rows_[:, None] >= by0) & (rows_[:, None] < by1)) & ((cols[None, :] >= bx0) & (cols[None, :] < bx1))
-        logits = np.where(inside, logits, 0.0).astype(np.float32)
-        # input-resolution region around the box: one prototype cell of margin for the bilinear spread
+        # prototype cells c with bx0 <= c < bx1 (and rows alike) keep their logit, all others are 0 (crop_mask);
+        # only those cells and a margin of one (zeros, or the image edge that bilinear clamps to) are computed
+        cx0, cx1 = int(np.clip(np.ceil(bx0), 0, mw)), int(np.clip(np.ceil(bx1), 0, mw))
+        cy0, cy1 = int(np.clip(np.ceil(by0), 0, mh)), int(np.clip(np.ceil(by1), 0, mh))
+        if cx1 <= cx0 or cy1 <= cy0:
+            out.append(InstanceMask(0, 0, np.zeros((0, 0), bool), (fw, fh)))
+            continue
+        mx0, my0, mx1, my1 = max(0, cx0 - 1), max(0, cy0 - 1), min(mw, cx1 + 1), min(mh, cy1 + 1)
+        logits = np.zeros((my1 - my0, mx1 - mx0), np.float32)
+        # einsum, not BLAS: a small mat-vec whose time does not depend on BLAS threads fighting for cores
+        logits[cy0 - my0 : cy1 - my0, cx0 - mx0 : cx1 - mx0] = np.einsum("hwk,k->hw", protos[cy0:cy1, cx0:cx1], coef)
+        # input-resolution region around the box: two prototype cells of margin for the bilinear spread
         mx, my = iw / mw, ih / mh
         ix0 = int(max(0, np.floor(bx0 * mx - 2 * mx)))
         iy0 = int(max(0, np.floor(by0 * my - 2 * my)))
@@ -153,7 +159,7 @@ def instance_masks(protos: np.ndarray, coefs: np.ndarray, boxes_norm: np.ndarray
             out.append(InstanceMask(0, 0, np.zeros((0, 0), bool), (fw, fh)))
             continue
         # prototype -> input resolution, half-pixel centres (F.interpolate bilinear, align_corners=False)
-        m_up = np.array([[mw / iw, 0, (ix0 + 0.5) * mw / iw - 0.5], [0, mh / ih, (iy0 + 0.5) * mh / ih - 0.5]])
+        m_up = np.array([[mw / iw, 0, (ix0 + 0.5) * mw / iw - 0.5 - mx0], [0, mh / ih, (iy0 + 0.5) * mh / ih - 0.5 - my0]])
         up = cv2.warpAffine(logits, m_up, (ix1 - ix0, iy1 - iy0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                             borderMode=cv2.BORDER_REPLICATE)
         binary = (up > 0).astype(np.float32)

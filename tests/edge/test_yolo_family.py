@@ -14,7 +14,8 @@ from edge.errors import MetadataError, ModelError
 from edge.metadata import model_info
 from edge.model_file import parse_model
 from edge.preprocess import LETTERBOX_FILL, Transform, resize_frame, truncating_lut
-from edge.rle import counts_to_string, decode as rle_decode, encode as rle_encode, run_lengths, string_to_counts
+from edge.rle import (counts_to_string, decode as rle_decode, encode as rle_encode, encode_box_mask, run_lengths,
+                      string_to_counts)
 from edge.tasks.yolo import decode_head, decode_yolov5_anchors, instance_masks, keypoints_to_frame
 from edge.ultralytics import labels_from_names, read_ultralytics_metadata, yolov5_anchor_count
 
@@ -170,6 +171,12 @@ def test_rle_is_coco_style():
         assert np.array_equal(rle_decode(rle), m)
         counts = run_lengths(m)
         assert string_to_counts(counts_to_string(counts)) == counts
+    # a mask kept as its box's part encodes as the whole-frame mask does, without building the frame
+    for x0, y0, part in [(3, 2, m[:4, :5]), (0, 0, m[:1, :1]), (630, 470, m[:10, :10]), (5, 5, m[:0, :0]),
+                         (0, 0, np.ones((480, 640), bool))]:
+        full = np.zeros((480, 640), bool)
+        full[y0 : y0 + part.shape[0], x0 : x0 + part.shape[1]] = part
+        assert encode_box_mask(part, x0, y0, (640, 480)) == rle_encode(full)
     with pytest.raises(Exception, match="cover"):
         rle_decode({"size": [3, 3], "counts": "13"})
 
