@@ -159,3 +159,18 @@ def test_four_cats_on_a_wide_image(cli, zoo, tmp_path):
     assert len(cats) == 4
     boxes = np.array([d["box"] for d in cats])
     assert (boxes[:, 2] - boxes[:, 0]).min() > 150  # four whole cats, not fragments
+
+
+def test_yolo_seg_and_pose_run_without_tensorflow(cli, zoo, tmp_path):
+    """The whole Ultralytics path (metadata zip, letterbox, NMS, keypoints, masks, RLE, masks://) with
+    TensorFlow blocked from importing."""
+    from .test_cli_run import NO_TF
+
+    for stem, image in (("yolov8n-seg_int8_nchw_litert", "coffee.png"), ("yolo11n-pose_int8", "pose_image3.jpeg")):
+        proc = cli("run", "--model", str(zoo / "models" / f"{stem}.tflite"), "--source",
+                   f"file://{zoo / 'images' / image}", "--sink", f"jsonl://{tmp_path / stem}.jsonl",
+                   "--sink", f"file://{tmp_path / stem}.png", code=NO_TF)
+        assert proc.returncode == 0, proc.stderr
+        assert "LEAKED []" in proc.stdout
+        dets = json.loads((tmp_path / f"{stem}.jsonl").read_text())["detections"]
+        assert dets and ("mask" in dets[0] or "keypoints" in dets[0])
