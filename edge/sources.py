@@ -106,26 +106,30 @@ class VideoFileSource(Source):
                 return None
         ms = float(self._cap.get(cv2.CAP_PROP_POS_MSEC))
         if self._start_ms is None:
-            self._start_ms = ms
+            self._start_ms = ms if not misses else 0.0  # a damaged start: count from the stream's zero
         damaged, index = None, self._index
-        if misses:
+        if misses:  # at least one frame per failed read; the time stamps tell when a gap held more
             index = self._index + misses
-            if self.fps and ms >= 0:  # the time stamps tell how many frames the gap really held
-                index = max(self._index, round((ms - self._start_ms) * self.fps / 1000.0))
+            if self.fps and ms >= 0:
+                index = max(index, round((ms - self._start_ms) * self.fps / 1000.0))
             damaged = {"skipped_frames": index - self._index, "from_ms": self._last_ms, "to_ms": round(ms, 1)}
             self.skipped += index - self._index
-            log.warning("%s: skipped %d undecodable frame(s) before frame %d (%s ms to %.0f ms)", self.path,
-                        index - self._index, index, "?" if self._last_ms is None else f"{self._last_ms:.0f}", ms)
+            where = "at the start" if self._last_ms is None else f"{self._last_ms:.0f} ms to {ms:.0f} ms"
+            log.warning("%s: skipped %d undecodable frame(s) before frame %d (%s)", self.path,
+                        index - self._index, index, where)
         frame = Frame(img, index, self.name, ms, damaged)
         self._index, self._last_ms = index + 1, round(ms, 1)
         return frame
 
     def _ended(self) -> None:
-        if self.listed and self._index < self.listed and self.ended_early is None:
-            self.ended_early = {"source": self.name, "at_frame": self._index, "listed_frames": self.listed,
+        reached = self._index  # frames accounted for; the last time stamp says where the clip really stopped
+        if self.fps and self._last_ms is not None and self._start_ms is not None:
+            reached = max(reached, round((self._last_ms - self._start_ms) * self.fps / 1000.0) + 1)
+        if self.listed and reached < self.listed and self.ended_early is None:
+            self.ended_early = {"source": self.name, "at_frame": reached, "listed_frames": self.listed,
                                 "at_ms": self._last_ms}
-            log.warning("%s: ended early: %d of the %d frames its index lists were read (the file is truncated "
-                        "or damaged at the end)", self.path, self._index, self.listed)
+            log.warning("%s: ended early: at frame %d of the %d its index lists (the file is truncated "
+                        "or damaged at the end)", self.path, reached, self.listed)
 
     def read(self) -> Frame | None:
         if self._first is not None:

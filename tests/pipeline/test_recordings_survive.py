@@ -85,24 +85,24 @@ def test_disk_full_on_a_plain_mp4_stops_with_a_named_error_and_a_playable_file(s
 
 
 def test_disk_full_on_jsonl_never_leaves_a_partial_line(ssd, small_disk):
-    disk = small_disk("48k")
+    disk = small_disk("24k")
     jsonl = disk / "out.jsonl"
     proc = _run(ssd, "--source", SYNTH, "--sink", f"jsonl://{jsonl}")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert f"edge run: error: {jsonl}: write failed" in proc.stderr and "No space left" in proc.stderr
     records = _json_lines(jsonl)
     frames = [r["frame"] for r in records]  # a live source: frames may be dropped, never reordered
-    assert len(records) > 20 and frames == sorted(set(frames))
+    assert len(records) > 10 and frames == sorted(set(frames))
 
 
 def test_mp4_and_jsonl_filling_one_disk_both_stay_whole(ssd, small_disk):
-    disk = small_disk("2m")
+    disk = small_disk("1m")
     video, jsonl = disk / "rec.mp4", disk / "rec.jsonl"
     proc = _run(ssd, "--source", SYNTH, "--sink", f"jsonl://{jsonl}", "--sink", f"file://{video}")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     records = _json_lines(jsonl)
     frames = _ffprobe_frames(video)
-    assert frames > 20 and len(records) >= frames  # the JSON line of a frame is written before its video frame
+    assert frames > 10 and len(records) >= frames  # the JSON line of a frame is written before its video frame
 
 
 def test_line_appender_cuts_back_to_the_last_whole_line(small_disk):
@@ -252,6 +252,30 @@ def test_a_clip_damaged_in_the_middle_is_processed_to_the_end(ssd, tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["damaged"]["skipped_frames"] == skipped and summary["damaged"]["ended_early"] is None
     assert f"damaged input: {skipped} undecodable frame(s) skipped" in proc.stdout
+
+
+@pytest.mark.parametrize("name, start, end", [("one-by-one-person-detection.mp4", 0.40, 0.42),
+                                              ("traffic_frames.mp4", 0.45, 0.50)])
+def test_damaged_h264_clips_of_the_zoo_are_read_as_far_as_ffmpeg_reads_them(zoo, tmp_path, name, start, end):
+    from edge.sources import open_file
+
+    data = bytearray((zoo / "video" / name).read_bytes())
+    a, b = int(len(data) * start), int(len(data) * end)
+    data[a:b] = np.random.default_rng(0).integers(0, 256, b - a, dtype=np.uint8).tobytes()
+    clip = tmp_path / name
+    clip.write_bytes(bytes(data))
+    cap = cv2.VideoCapture(str(clip))
+    plain = 0
+    while cap.read()[0]:
+        plain += 1
+    cap.release()
+    source = open_file(clip)
+    frames = list(source)
+    source.close()
+    assert plain < len(frames) == _ffprobe_frames(clip)  # before: 555 of 1363 and 0 of 18
+    assert source.skipped >= 2 and source.ended_early is None
+    assert sum(f.damaged["skipped_frames"] for f in frames if f.damaged) == source.skipped
+    assert [f.index for f in frames] == sorted({f.index for f in frames})
 
 
 def test_a_truncated_clip_ends_with_a_note_that_it_ended_early(ssd, tmp_path):
