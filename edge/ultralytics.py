@@ -138,30 +138,34 @@ def _from_metadata(mf: ModelFile, meta: dict, spec, quantization: str):
                                                                           if task == "segment" else "")
             + "; the model's outputs are " + ", ".join(f"{t.name} {list(t.shape)}" for t in outs))
     head = heads[0]
+    # Ultralytics' TFLite heads: [1, 4 + nc + extra, anchors] (channels first); after NMS in the graph
+    # [1, max_det, 6 + extra]. The widths are checked against the metadata, never guessed from sizes.
+    layout = "anchors_first" if end2end else "channels_first"
+    width = head.shape[2] if end2end else head.shape[1]
     extra = kpt_shape[0] * kpt_shape[1] if kpt_shape else 0
     decode = {"kind": "ultralytics", "head": task, "end2end": end2end, "nc": nc,
-              "kpt_shape": list(kpt_shape), **ULTRALYTICS_DEFAULTS}
+              "kpt_shape": list(kpt_shape), "layout": layout, **ULTRALYTICS_DEFAULTS}
     outputs = [OutputSpec(head.name, "yolo_head", head.shape)]
+    if not nc and not end2end:  # no names: the classes are what the head leaves after the other columns
+        nc = decode["nc"] = width - 4 - extra if task != "segment" else 0
     if task == "segment":
         p = protos[0]
-        nm = p.shape[3] if p.shape[3] < min(p.shape[1], p.shape[2]) else p.shape[1]
-        decode["protos_layout"] = "NHWC" if p.shape[3] == nm else "NCHW"
-        decode["nm"] = int(nm)
-        extra = nm
+        nm = width - (6 if end2end else 4 + nc)  # the mask coefficients: what the head has after box and classes
+        on_last, on_first = p.shape[3] == nm, p.shape[1] == nm
+        if not (on_last or on_first) or not nc and not end2end:
+            raise MetadataError(f"{where}: head {head.name} {list(head.shape)} leaves {nm} mask coefficients for "
+                                f"{nc} classes, which prototypes {p.name} {list(p.shape)} do not have")
+        # both axes fit only for square prototype stacks (e.g. 32x32x32): follow the input's axis order then
+        decode["protos_layout"] = "NHWC" if on_last and not (on_first and spec.layout == "NCHW") else "NCHW"
+        decode["nm"] = extra = int(nm)
         outputs.append(OutputSpec(p.name, "yolo_protos", p.shape))
-    if not nc and not end2end:  # no names: the classes are what the head leaves after the other columns
-        nc = min(head.shape[1:]) - 4 - extra
-        decode["nc"] = nc
-    width = (6 if end2end else 4 + nc) + extra
-    if head.shape[1] == width:
-        decode["layout"] = "channels_first"  # [1, 4 + nc + extra, N]
-    elif head.shape[2] == width:
-        decode["layout"] = "anchors_first"  # [1, N, ...], always so for end-to-end heads
-    else:
+    expected = (6 if end2end else 4 + nc) + extra
+    if width != expected:
         raise MetadataError(
             f"{where}: head {head.name} {list(head.shape)} does not fit {nc} classes"
-            + (f" + {extra} extra values" if extra else "") + (" after NMS (6 + extra columns)" if end2end else "")
-            + f"; expected {width} values per detection")
+            + (f" + {extra} extra values" if extra else "")
+            + (" after NMS ([1, max_det, 6 + extra])" if end2end else " ([1, 4 + classes + extra, anchors])")
+            + f"; expected {expected} values per detection, the head has {width}")
     info_input = _letterbox_input(spec)
     version = meta.get("version")
     return ModelInfo(

@@ -324,3 +324,19 @@ def test_pose_and_seg_runs_through_the_cli(cli, tmp_path, frame_file):
     assert (written == 2).sum() == rle_decode(dets[1]["mask"]).sum()  # the later detection painted last
     box = iou_matrix(np.array(dets[0]["box"]), np.array([25, 0, 75, 50]))[0, 0]
     assert box > 0.99
+
+
+@pytest.mark.parametrize("protos_shape, layout", [((1, 8, 8, 2), "NHWC"), ((1, 2, 8, 8), "NCHW"), ((1, 8, 8, 3), None)])
+def test_prototype_layout_from_the_coefficient_count(protos_shape, layout):
+    """The head has 4 + 2 classes + 2 coefficients per anchor: the prototypes' axis of size 2 is their channels."""
+    head = _channels_first(_head_rows(extra=2))
+    model = with_zip(constant_model((1, 32, 32, 3), {"out": head, "protos": np.zeros(protos_shape, np.float32)}),
+                     {"metadata.json": json.dumps({**META, "task": "segment"})})
+    mf = parse_model(model, "seg.tflite")
+    if layout is None:
+        with pytest.raises(MetadataError, match=r"leaves 2 mask coefficients .* prototypes protos \[1, 8, 8, 3\]"):
+            model_info(mf)
+        return
+    info = model_info(mf)
+    assert info.decode["protos_layout"] == layout and info.decode["nm"] == 2
+    assert [o.role for o in info.outputs] == ["yolo_head", "yolo_protos"]
