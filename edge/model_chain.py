@@ -9,7 +9,7 @@ frame for the models after it and for the rendered output.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -31,6 +31,7 @@ class ChainOutput:
     per_model_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     brightness: float | None = None
+    tracking: object | None = None  # edge.tracking_stage.TrackingResult when a tracker ran
 
 
 class _Stage:
@@ -55,7 +56,7 @@ class _Stage:
 
 
 class ModelChain:
-    def __init__(self, specs: list[ModelSpec]):
+    def __init__(self, specs: list[ModelSpec], tracking=None):
         self.stages = [_Stage(s) for s in specs]
         tasks = {s.spec.name: s.task for s in self.stages}
         for stage in self.stages:
@@ -66,14 +67,40 @@ class ModelChain:
                 detector = next(s for s in self.stages if s.spec.name == stage.spec.on_model)
                 check_on_label(stage.spec.on_label, detector.engine.info, stage.spec.name,
                                f"{stage.spec.on_model}:{stage.spec.on_label}")
+        self.tracking = tracking  # edge.tracking_stage.TrackingStage or None
+        self.tracked: str | None = None
+        if tracking is not None:
+            self._attach_tracker(tracking, tasks)
+
+    def _attach_tracker(self, tracking, tasks: dict[str, str]) -> None:
+        """The tracked detect model decodes down to the tracker's low_score; its own score is kept for output."""
+        name = tracking.setup.model or next((n for n, t in tasks.items() if t == "detect"), None)
+        if name is None:
+            raise ConfigError("[tracker]: no detect model to track (models: "
+                              + ", ".join(f"{n} ({t})" for n, t in tasks.items()) + ")")
+        if name not in tasks:
+            raise ConfigError(f"[tracker]: model = {name!r} is not a declared model "
+                              f"(declared: {', '.join(tasks)})")
+        if tasks[name] != "detect":
+            raise ConfigError(f"[tracker]: model = {name!r} is a {tasks[name]} model; the tracker needs a detect model")
+        stage = next(s for s in self.stages if s.spec.name == name)
+        from .tasks.detect import DEFAULTS
+
+        given = stage.spec.options.get("score")
+        score = float(given if given is not None else stage.engine.info.decode.get("score", DEFAULTS["score"]))
+        tracking.keep_score = score
+        stage.spec = replace(stage.spec, options={**stage.spec.options,
+                                                  "score": min(score, tracking.setup.config.low_score)})
+        self.tracked = name
 
     @property
     def primary(self) -> _Stage:
         return self.stages[0]
 
-    def run(self, image: np.ndarray, lores: np.ndarray | None = None) -> ChainOutput:
+    def run(self, image: np.ndarray, lores: np.ndarray | None = None, t: float | None = None) -> ChainOutput:
         """All models on ``image``. ``lores`` is the camera's own model-sized copy of the frame (picamera2's
-        lores stream): the first model reads it instead of resizing, when the sizes match."""
+        lores stream): the first model reads it instead of resizing, when the sizes match. ``t``: the frame's
+        time in seconds (for dwell times; default: the clock)."""
         out = ChainOutput(image, timing_ms={"pre": 0.0, "infer": 0.0, "post": 0.0})
         for stage in self.stages:
             spec = stage.spec
@@ -89,6 +116,10 @@ class ModelChain:
                 result, timing = self._run_on_lores(stage, out.image, lores)
             else:
                 result, timing = stage.engine.run_frame(out.image, stage.adapter, spec.options)
+            if spec.name == self.tracked and isinstance(result, Detections):
+                t0 = time.perf_counter()
+                result, out.tracking = self.tracking.apply(result, (out.image.shape[1], out.image.shape[0]), t)
+                timing = {**timing, "post": timing.get("post", 0.0) + (time.perf_counter() - t0) * 1000}
             out.results[spec.name] = result
             out.per_model_ms[spec.name] = timing
             for key in ("pre", "infer", "post"):
@@ -146,6 +177,8 @@ class ModelChain:
             result = stage.adapter.decode(outputs, stage.engine.info, (w, h), {**spec.options, "transform": full})
             t3 = time.perf_counter()
             results.append({"box": [float(v) for v in dets.boxes[i]], "result": result})
+            if dets.track_ids is not None:  # a top-down result keeps its object's track id
+                results[-1]["track_id"] = int(dets.track_ids[i]) if dets.track_ids[i] >= 0 else None
             timing["pre"] += (t1 - t0) * 1000
             timing["infer"] += (t2 - t1) * 1000
             timing["post"] += (t3 - t2) * 1000
@@ -162,7 +195,9 @@ class ModelChain:
             result = out.results[name]
             if isinstance(result, list):
                 body = {"on": f"{stage.spec.on_model}:{stage.spec.on_label or '*'}",
-                        "crops": [{"box": [round(v, 1) for v in r["box"]], **stage.adapter.to_json(r["result"])}
+                        "crops": [{"box": [round(v, 1) for v in r["box"]],
+                                   **({"track_id": r["track_id"]} if "track_id" in r else {}),
+                                   **stage.adapter.to_json(r["result"])}
                                   for r in result]}
             else:
                 body = stage.adapter.to_json(result)
@@ -172,6 +207,10 @@ class ModelChain:
                 record.setdefault("models", {})[name] = body
         if out.skipped:
             record["skipped"] = list(out.skipped)
+        if out.tracking is not None:
+            record.update(out.tracking.state)  # zones / lines: counts on every line
+            if out.tracking.events:
+                record["events"] = out.tracking.events
         return record
 
     def render(self, out: ChainOutput) -> np.ndarray:
@@ -185,6 +224,8 @@ class ModelChain:
                     image = stage.adapter.render(image, r["result"])
             else:
                 image = stage.adapter.render(image, result)
+        if out.tracking is not None:
+            image = self.tracking.render(image if image is not out.image else image.copy(), out.tracking)
         return image
 
 

@@ -144,7 +144,7 @@ class Pipeline:
             while (item := self._q_in.get()) is not _END:
                 if self._errors:
                     continue  # drain after a failure elsewhere
-                out = self.chain.run(item.frame.image, getattr(item.frame, "lores", None))
+                out = self.chain.run(item.frame.image, getattr(item.frame, "lores", None), self._frame_time(item))
                 h, w = item.frame.image.shape[:2]
                 primary = self.chain.primary
                 first = out.results.get(primary.spec.name)
@@ -160,6 +160,13 @@ class Pipeline:
             self._fail(exc)
         finally:
             self._q_out.put_end()
+
+    def _frame_time(self, item: Captured) -> float:
+        """Seconds for dwell times: video time (frame / fps) on a file, the capture clock on a live source."""
+        fps = getattr(self.source, "fps", None)
+        if not self.live and fps:
+            return item.frame.index / fps
+        return item.t_capture
 
     def _output(self) -> None:
         fps = getattr(self.source, "fps", None) or None

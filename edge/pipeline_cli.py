@@ -39,8 +39,11 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                    help="file://clip.mp4 | file://folder/ | synthetic://?fps=30 | v4l2:///dev/video0 | csi://0 | "
                         "picamera2://0 | rtsp://host/path | gst://PIPELINE")
     p.add_argument("--sink", action="append", default=[], metavar="URI",
-                   help="file://out.mp4[?segment=60s] | jsonl://out.jsonl | http://127.0.0.1:8080 | display:// | "
+                   help="file://out.mp4[?segment=60s] | jsonl://out.jsonl | http://127.0.0.1:8080 | display:// | events://DIR[?pre=5s&post=5s&max_mb=N] | "
                         "null:// (repeatable)")
+    p.add_argument("--track", nargs="?", const="", default=None, metavar="K=V,...",
+                   help="track the first detect model's boxes (ids in the JSON lines and on the overlay); "
+                        "optional tracker settings, e.g. --track high_score=0.6,max_lost=20 (docs/tracking.md)")
     p.add_argument("--score", type=float, default=None,
                    help="minimum detection score (default: the model family's, 0.3; Ultralytics YOLO 0.25)")
     p.add_argument("--iou", type=float, default=None,
@@ -94,12 +97,31 @@ def build_config(args: argparse.Namespace):
                         entry.setdefault(key, getattr(args, key))
             entries.append(entry)
         config = PipelineConfig(models_from_entries(entries, "--model", args.threads))
+    if getattr(args, "track", None) is not None:
+        from .track_cli import parse_settings
+        from .tracking_stage import TrackingSetup
+
+        table = {**({"model": config.tracker.model} if config.tracker and config.tracker.model else {}),
+                 **(vars(config.tracker.config) if config.tracker else {}), **parse_settings(args.track, "--track")}
+        config.tracker = TrackingSetup.from_table(table, "--track")
+    if (config.zones or config.lines) and config.tracker is None:
+        raise ConfigError(f"{args.config}: [[zone]] and [[line]] count tracked objects; add a [tracker] table "
+                          f"(or give --track)")
     config.source = args.source or config.source
     config.sinks = args.sink or config.sinks
     if not config.source:
         raise ConfigError("no source: give --source URI (or source = '...' in the config file)")
     check_uris(config.source, config.sinks)
     return config
+
+
+def tracking_stage(config):
+    """The tracker (and zones/lines) the config asks for, or None."""
+    if config.tracker is None:
+        return None
+    from .tracking_stage import TrackingStage
+
+    return TrackingStage(config.tracker, config.zones, config.lines)
 
 
 def summary_lines(summary: dict) -> list[str]:
@@ -135,7 +157,7 @@ def _main(args: argparse.Namespace) -> int:
     from .sources import open_source
 
     config = build_config(args)
-    chain = ModelChain(config.models)
+    chain = ModelChain(config.models, tracking=tracking_stage(config))
     for stage in chain.stages:
         print(f"model {stage.spec.name}: {stage.engine.describe()}; task {stage.task}; "
               f"info from {stage.engine.info.source}", file=sys.stderr)

@@ -18,6 +18,14 @@ A TOML file (``edge run --config pipeline.toml``) or repeated ``--model`` option
     [[model]]
     path = "deeplab.tflite"
 
+    [tracker]                      # track the boxes of the first detect model (edge.tracking_stage)
+    [[zone]]                       # count tracked objects in a polygon (edge.zones)
+    name = "door"
+    points = [[100, 50], [300, 50], [300, 400], [100, 400]]
+    [[line]]                       # ... or across a directed line
+    name = "entry"
+    points = [[320, 0], [320, 480]]
+
 Unknown keys are errors that name the key. An ``enhance`` model's output image replaces the frame for the
 models after it and for the rendered output.
 """
@@ -106,6 +114,9 @@ TOP_FIELDS: tuple[Field, ...] = (
     Field("model", list, items=dict, min=1, doc="[[model]] tables (double brackets)"),
     threads_field(),
     Field("queue", int, min=1, max=1000, doc="frames between stages"),
+    Field("tracker", dict, doc="[tracker] settings (edge.tracking_stage, docs/tracking.md)"),
+    Field("zone", list, items=dict, doc="[[zone]] tables (edge.zones)"),
+    Field("line", list, items=dict, doc="[[line]] tables (edge.zones)"),
 )
 _TOP_KEYS = {f.name for f in TOP_FIELDS}
 _GATE_RE = re.compile(r"^\s*brightness\s*(<=|>=|<|>)\s*(\d+(?:\.\d+)?)\s*$")
@@ -155,6 +166,9 @@ class PipelineConfig:
     source: str | None = None
     sinks: list[str] = field(default_factory=list)
     queue: int = 2  # frames between stages; small, so live results stay fresh
+    tracker: object | None = None  # edge.tracking_stage.TrackingSetup, from [tracker] or --track
+    zones: list = field(default_factory=list)  # edge.zones.Zone, from [[zone]]
+    lines: list = field(default_factory=list)  # edge.zones.Line, from [[line]]
 
 
 def model_spec(entry: dict, index: int, names: set[str], where: str, default_threads: int | None = None) -> ModelSpec:
@@ -245,5 +259,14 @@ def load_config(path: str | Path, default_threads: int | None = None) -> Pipelin
     sinks = data.get("sinks", [])
     if isinstance(sinks, str):
         sinks = [sinks]
-    return PipelineConfig(models_from_entries(entries, str(path), data.get("threads", default_threads)),
-                          data.get("source"), list(sinks), data.get("queue", 2))
+    config = PipelineConfig(models_from_entries(entries, str(path), data.get("threads", default_threads)),
+                            data.get("source"), list(sinks), data.get("queue", 2))
+    if "tracker" in data or "zone" in data or "line" in data:
+        from .tracking_stage import TrackingSetup
+        from .zones import parse_lines, parse_zones
+
+        if "tracker" in data:
+            config.tracker = TrackingSetup.from_table(data["tracker"], f"{path}: [tracker]")
+        config.zones = parse_zones(data.get("zone", []), str(path))
+        config.lines = parse_lines(data.get("line", []), str(path), {z.name for z in config.zones})
+    return config

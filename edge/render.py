@@ -47,9 +47,12 @@ def draw_detections(frame_bgr: np.ndarray, dets: Detections, thickness: int | No
     scale = max(0.4, min(h, w) / 900)
     for i in range(len(dets)):
         x0, y0, x1, y1 = (int(round(float(v))) for v in dets.boxes[i])
-        color = color_for(int(dets.class_ids[i]))
+        tid = -1 if dets.track_ids is None else int(dets.track_ids[i])
+        color = color_for(tid if tid >= 0 else int(dets.class_ids[i]))
         cv2.rectangle(out, (x0, y0), (x1, y1), color, t, cv2.LINE_AA)
         text = f"{dets.label(i)} {float(dets.scores[i]):.2f}"
+        if tid >= 0:
+            text = f"#{tid} {text}"
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         ty = y0 - 2 if y0 - th - base - 2 >= 0 else min(h - 1, y0 + th + base + 2)
         cv2.rectangle(out, (x0, ty - th - base), (x0 + tw + 2, ty + 2), color, -1)

@@ -56,6 +56,7 @@ class Detections:
     # repeat the detection's score). None for plain detectors.
     keypoints: np.ndarray | None = None
     masks: tuple[InstanceMask, ...] | None = None  # one per detection (instance segmentation models)
+    track_ids: np.ndarray | None = None  # (N,) int64 when a tracker ran (edge.tracking_stage); -1: no track yet
 
     def __post_init__(self) -> None:
         self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
@@ -79,6 +80,10 @@ class Detections:
             self.masks = tuple(self.masks)
             if len(self.masks) != n:
                 raise ValueError(f"Detections: {len(self.masks)} masks for {n} boxes")
+        if self.track_ids is not None:
+            self.track_ids = np.asarray(self.track_ids, dtype=np.int64).reshape(-1)
+            if len(self.track_ids) != n:
+                raise ValueError(f"Detections: track_ids {self.track_ids.shape} must have the length of boxes ({n})")
 
     @classmethod
     def empty(cls, labels: tuple[str, ...] = ()) -> "Detections":
@@ -93,7 +98,9 @@ class Detections:
         masks = None if self.masks is None else tuple(self.masks[int(i)] for i in np.atleast_1d(picked))
         keypoints = None if self.keypoints is None else self.keypoints[index].reshape(
             -1, *self.keypoints.shape[1:])
-        return Detections(self.boxes[index], self.scores[index], self.class_ids[index], self.labels, keypoints, masks)
+        track_ids = None if self.track_ids is None else self.track_ids[index]
+        return Detections(self.boxes[index], self.scores[index], self.class_ids[index], self.labels, keypoints, masks,
+                          track_ids)
 
     def label(self, i: int) -> str:
         cid = int(self.class_ids[i])

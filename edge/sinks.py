@@ -219,6 +219,7 @@ register_sink("display", lambda uri, rest: __import__("edge.display").display.op
 register_sink("http", lambda uri, rest: __import__("edge.web").web.open_web(uri, rest))
 register_sink("rtsp", lambda uri, rest: __import__("edge.rtsp_sink").rtsp_sink.open_rtsp_sink(uri, rest))
 register_sink("file", lambda uri, rest: __import__("edge.segments").segments.open_video_sink(uri, rest))  # + ?segment=
+register_sink("events", lambda uri, rest: __import__("edge.events").events.open_event_sink(uri, rest))  # zones/lines
 
 
 def open_sink(uri: str) -> Sink:

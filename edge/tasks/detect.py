@@ -99,6 +99,8 @@ class DetectAdapter:
             if result.masks is not None:
                 m = result.masks[i]
                 entry["mask"] = encode_box_mask(m.mask, m.x0, m.y0, m.frame_size)
+            if result.track_ids is not None:  # a tracker ran: every detection says its track (null: none yet)
+                entry["track_id"] = int(result.track_ids[i]) if result.track_ids[i] >= 0 else None
             out.append(entry)
         return {"detections": out}
 

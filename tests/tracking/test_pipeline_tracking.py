@@ -1,0 +1,104 @@
+"""The tracker inside `edge run`: --track, track ids carried to a pose on each person box, named errors,
+and the events:// sink on synthetic frames (clips, quota) without a model."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.errors import SinkError
+from edge.events import open_event_sink
+from edge.results import FrameResult
+from edge.sinks import SinkItem, open_sink
+
+from .helpers import run_cli
+
+MOVENET = "models/movenet_single_pose_lightning_ptq.tflite"
+
+
+@pytest.mark.zoo
+def test_pose_on_a_tracked_person_keeps_the_persons_id(zoo, ssd, clip, tmp_path):
+    out = tmp_path / "frames.jsonl"
+    proc = run_cli("run", "--model", f"{ssd},name=detect", "--model", f"{zoo / MOVENET},on=detect:person,task=pose,name=pose",
+                   "--source", f"file://{clip}", "--max-frames", "100", "--track", "--sink", f"jsonl://{out}",
+                   "--quiet")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    paired = 0
+    for r in records:
+        people = {tuple(d["box"]): d["track_id"] for d in r["detections"] if d["label"] == "person"}
+        for crop in r.get("models", {}).get("pose", {}).get("crops", []):
+            assert "track_id" in crop
+            assert crop["track_id"] == people[tuple(crop["box"])]
+            paired += crop["track_id"] is not None
+    assert paired >= 25  # the first person is in view from frame ~61: her pose carries her id
+    ids = {d["track_id"] for r in records for d in r["detections"] if d["label"] == "person" and d["track_id"]}
+    assert len(ids) == 1
+
+
+def test_bad_track_option_and_zones_without_a_tracker_are_named(tmp_path):
+    proc = run_cli("run", "--model", "m.tflite", "--source", "synthetic://", "--track", "max_lost=-3")
+    assert proc.returncode == 2 and "--track: max_lost must be an integer >= 0, got -3" in proc.stderr
+    toml = tmp_path / "p.toml"
+    toml.write_text('source = "synthetic://"\n[[model]]\npath = "m.tflite"\n'
+                    '[[line]]\nname = "l"\npoints = [[0, 0], [5, 5]]\n')
+    proc = run_cli("run", "--config", str(toml))
+    assert proc.returncode == 2 and "[[zone]] and [[line]] count tracked objects; add a [tracker]" in proc.stderr
+
+
+@pytest.mark.parametrize("uri, words", [
+    ("events://{d}?pre=often", "pre='often' is not a duration"),
+    ("events://{d}?max_mb=0", "max_mb='0' must be a positive number"),
+    ("events://{d}?clip=1", "unknown option(s) clip"),
+])
+def test_bad_event_sink_options_are_named(tmp_path, uri, words):
+    with pytest.raises(SinkError) as err:
+        open_sink(uri.format(d=tmp_path))
+    assert words in str(err.value)
+
+
+def _item(frame: int, events: list[dict]) -> SinkItem:
+    img = np.full((120, 160, 3), (frame * 7) % 255, np.uint8)
+    cv2.putText(img, str(frame), (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 255), 2)
+    record = {"frame": frame, "time": 1_700_000_000 + frame / 10}
+    if events:
+        record["events"] = events
+    return SinkItem(FrameResult(frame, "synthetic", "detect", 160, 120), record, img, 10.0)
+
+
+def _ev(kind="enter"):
+    return {"type": kind, "zone": "z", "track_id": 1, "label": "person", "time_s": 0.0, "box": [10, 10, 50, 90]}
+
+
+def test_clip_holds_pre_roll_and_post_roll_and_events_close_together_share_it(tmp_path):
+    sink = open_event_sink(f"events://{tmp_path}?pre=1s&post=1s", f"{tmp_path}?pre=1s&post=1s")
+    for f in range(60):
+        sink.write(_item(f, [_ev()] if f in (20, 25, 50) else []))
+        if f == 23:
+            names = [p.name for p in (tmp_path / "clips").iterdir()]
+            assert len(names) == 1 and names[0].startswith(".") and names[0].endswith(".partial.mp4"), names
+    sink.close()
+    clips = sorted((tmp_path / "clips").glob("*.mp4"))
+    assert len(clips) == 2
+    counts = [int(cv2.VideoCapture(str(p)).get(cv2.CAP_PROP_FRAME_COUNT)) for p in clips]
+    assert counts == [10 + 16, 10 + 10]  # 1 s before frame 20 .. 1 s after frame 25; frames 40 .. 59 (closed early)
+    lines = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert [x["clip"] for x in lines] == [f"clips/{clips[0].name}"] * 2 + [f"clips/{clips[1].name}"]
+
+
+def test_quota_removes_the_oldest_clips_first(tmp_path):
+    sink = open_event_sink(f"events://{tmp_path}?post=1s&max_mb=0.05", f"{tmp_path}?post=1s&max_mb=0.05")
+    for f in range(300):
+        sink.write(_item(f, [_ev()] if f % 30 == 0 else []))
+    sink.close()
+    clips = sorted((tmp_path / "clips").glob("*.mp4"))
+    assert len(sink.finished) == 10 and 1 <= len(clips) < 10
+    assert clips == sink.finished[-len(clips):]  # the newest survive
+    sizes = sum(p.stat().st_size for p in [*clips, *(tmp_path / "snapshots").glob("*.jpg")])
+    assert sizes <= 0.05 * 1024 * 1024
+    for p in clips:
+        cap = cv2.VideoCapture(str(p))
+        assert cap.read()[0] and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 11
