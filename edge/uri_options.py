@@ -55,6 +55,11 @@ SINK_OPTIONS: dict[str, tuple[Field, ...]] = {
     "display": (),
     "http": (Field("token", str, min=1), Field("max_fps", float, above=0, max=1000,
                                                  expect="a number of frames per second in (0, 1000]")),
+    "events": (Field("pre", str, check=lambda t: None if t.strip() in ("0", "0s") else _duration_check(t),
+                     expect="a duration such as 5s (seconds of video kept before an event)"),
+               Field("post", str, check=lambda t: None if t.strip() in ("0", "0s") else _duration_check(t),
+                     expect="a duration such as 5s (seconds of video kept after an event)"),
+               Field("max_mb", float, above=0, expect="a positive number of megabytes (clips + snapshots)")),
 }
 
 
