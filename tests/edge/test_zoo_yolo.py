@@ -174,3 +174,27 @@ def test_yolo_seg_and_pose_run_without_tensorflow(cli, zoo, tmp_path):
         assert "LEAKED []" in proc.stdout
         dets = json.loads((tmp_path / f"{stem}.jsonl").read_text())["detections"]
         assert dets and ("mask" in dets[0] or "keypoints" in dets[0])
+
+
+@pytest.mark.parametrize("stem", ["yolo11n_int8_nchw_litert", "yolov5nu_full_integer_quant", "yolo11n-seg_int8_nms"])
+def test_reference_kernels_drift_no_more_than_upstreams(cli, zoo, tmp_path, stem):
+    """With LiteRT's reference kernels (--delegate builtin) instead of XNNPACK, our answers may drift from the
+    XNNPACK expected file only as far as Ultralytics' own reference-kernel run did (refkernels_check.json:
+    per image, how many expected detections it lost and how many it added)."""
+    expected = json.loads((zoo / "expected/yolo" / YOLO_MODELS[stem]).read_text())
+    drift = json.loads((zoo / "expected/yolo" / f"{stem}.refkernels_check.json").read_text())["per_image"]
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in expected["results"]:
+        (images / name).symlink_to(zoo / "images" / name)
+    proc = cli("run", "--model", str(zoo / "models" / f"{stem}.tflite"), "--source", f"file://{images}/",
+               "--sink", f"jsonl://{tmp_path / 'o.jsonl'}", "--delegate", "builtin", "--threads", "1", "--quiet",
+               timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    ours = read_jsonl(tmp_path / "o.jsonl")
+    for image, res in expected["results"].items():
+        _, bad = match(res["detections"], ours[image], box_iou_needed(stem))
+        missed = [b for b in bad if b.startswith("upstream")]
+        extra = [b for b in bad if b.startswith("extra")]
+        assert len(missed) <= drift[image]["unmatched_expected"], (image, missed)
+        assert len(extra) <= drift[image]["extra_in_ref"], (image, extra)
