@@ -7,9 +7,11 @@ segment is ever overwritten. Each is written under a temporary name
 playable video: if the process dies, every earlier segment is intact and only the one being written is lost.
 A segment's length is video time (frames / fps), so 60 s of a 30 FPS stream is 1800 frames.
 
-A full disk (or a size limit) is a ``SinkError`` naming the segment; finished segments are left as they are.
-OpenCV's writer does not report write errors, so free space is checked every ``check_every`` frames and every
-closed segment is opened again and its frames counted before it gets its final name.
+A full disk is a ``SinkError`` naming the segment. OpenCV's writer does not report write errors (and one failed
+write loses the segment's index), so each segment is written under an ``edge.video_guard.DiskGuard``: the free
+space is checked before every frame and room for the index is reserved; when it runs out, the current segment
+is closed with the frames it has, renamed like the others, and the sink stops. Every closed segment is also
+opened again before it gets its final name; one that cannot be read back (a file-size limit) is removed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import cv2
 
 from .errors import SinkError
 from .safe_write import make_durable
+from .video_guard import DiskGuard
 from .sinks import Sink, SinkItem
 
 log = logging.getLogger(__name__)
@@ -40,19 +43,17 @@ def parse_duration(text: str, uri: str) -> float:
 
 
 class SegmentedVideoSink(Sink):
-    def __init__(self, path: Path, segment_seconds: float, default_fps: float = 25.0, min_free_bytes: int = 256 * 1024,
-                 check_every: int = 10):
+    def __init__(self, path: Path, segment_seconds: float, default_fps: float = 25.0):
         self.path, self.name = path, f"{path}?segment={segment_seconds:g}s"
         self.segment_seconds = segment_seconds
         self.default_fps = default_fps
-        self.min_free_bytes = min_free_bytes
-        self.check_every = check_every
         if not path.parent.is_dir():
             raise SinkError(f"{path}: the folder {path.parent} does not exist")
         if path.suffix.lower() != ".mp4":
             raise SinkError(f"{path}: segmented video must be .mp4, got {path.suffix!r}")
         self.finished: list[Path] = []
         self._writer = None
+        self._guard: DiskGuard | None = None
         self._partial: Path | None = None
         self._frames = 0
         self._fps = default_fps
@@ -74,20 +75,29 @@ class SegmentedVideoSink(Sink):
         return self.path.with_name(f".{self.path.stem}-{index:05d}.partial.mp4")
 
     def _open(self, size: tuple[int, int]) -> None:
-        self._check_space()
         self._partial = self._partial_path(self._index)
+        try:
+            self._guard = DiskGuard(self._partial, size[0] * size[1] * 3)
+            self._guard.check(0)
+        except SinkError as exc:
+            self._release_guard()
+            raise self._stopped(exc) from None
         self._writer = cv2.VideoWriter(str(self._partial), cv2.VideoWriter_fourcc(*"mp4v"), self._fps, size)
         if not self._writer.isOpened():
             self._writer = None
+            self._release_guard()
             raise SinkError(f"{self._partial}: cannot open for writing as mp4v video")
         self._frames = 0
 
-    def _check_space(self) -> None:
-        free = shutil.disk_usage(self.path.parent).free
-        if free < self.min_free_bytes:
-            raise SinkError(f"{self.path.parent}: disk full ({free} bytes free, need at least "
-                            f"{self.min_free_bytes}); stopped in segment {self.segment_path(self._index).name}, "
-                            f"{len(self.finished)} earlier segment(s) are complete")
+    def _stopped(self, exc: SinkError, segment: Path | None = None) -> SinkError:
+        where = f"{(segment or self.segment_path(self._index)).name}" + (" (closed with its frames so far)" if segment else "")
+        return SinkError(f"{exc}; stopped in segment {where}; {len(self.finished)} segment(s) are complete "
+                         f"and playable")
+
+    def _release_guard(self) -> None:
+        if self._guard is not None:
+            self._guard.release()
+            self._guard = None
 
     def write(self, item: SinkItem) -> None:
         img = item.image
@@ -99,14 +109,16 @@ class SegmentedVideoSink(Sink):
             img = cv2.resize(img, self._size)
         if self._writer is None:
             self._open(self._size)
+        try:
+            self._guard.check(self._frames)
+        except SinkError as exc:
+            current = self.segment_path(self._index) if self._frames else None
+            if current is not None:
+                self._finish()  # the frames of this segment so far: closed, playable, given their final name
+            raise self._stopped(exc, current) from None
         self._writer.write(img)
         self._frames += 1
-        try:
-            if self._frames % self.check_every == 0:
-                self._check_space()
-        except SinkError:
-            self._abandon()
-            raise
+        self._guard.wrote(self._frames)
         if self._frames >= self.segment_seconds * self._fps:
             self._finish()
 
@@ -114,6 +126,7 @@ class SegmentedVideoSink(Sink):
         """Close the current segment, check it can be read back, give it its final name."""
         writer, partial, frames = self._writer, self._partial, self._frames
         self._writer = None
+        self._release_guard()  # the room kept for the index, freed just before the index is written
         writer.release()
         cap = cv2.VideoCapture(str(partial))
         readable = cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) > 0 and cap.read()[0]
@@ -132,6 +145,7 @@ class SegmentedVideoSink(Sink):
         self._index += 1
 
     def _abandon(self) -> None:
+        self._release_guard()
         if self._writer is not None:
             self._writer.release()
             self._writer = None
