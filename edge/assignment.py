@@ -2,7 +2,9 @@
 
 ``assign(cost, max_cost)`` returns the (row, column) pairs of a minimum-total-cost matching that uses only
 entries ``<= max_cost``. Pairs that are unambiguous (the only allowed entry of both their row and their column)
-are taken directly; whatever is left goes through the Hungarian method (shortest augmenting paths with row and
+are taken directly; what is left is split into groups that compete for nothing outside the group (connected
+components of the allowed entries), and each group with more than one row and column goes through the
+Hungarian method (shortest augmenting paths with row and
 column potentials, O(n^2 m)), with the inner loop over columns vectorised.
 """
 
@@ -28,13 +30,46 @@ def assign(cost: np.ndarray, max_cost: float) -> tuple[np.ndarray, np.ndarray]:
     rest_r, rest_c = np.nonzero(free_r)[0], np.nonzero(free_c)[0]
     if len(rest_r) == 0 or len(rest_c) == 0:
         return r1.astype(np.int64), c1.astype(np.int64)
-    sub = cost[np.ix_(rest_r, rest_c)]
-    big = max_cost + 1.0 + float(np.abs(sub[sub <= max_cost]).sum()) if np.any(sub <= max_cost) else max_cost + 1.0
-    sub = np.where(sub <= max_cost, sub, big)  # forbidden entries: dearer than any allowed matching
-    rows, cols = _hungarian(sub)
-    ok = sub[rows, cols] <= max_cost
-    rows, cols = rest_r[rows[ok]], rest_c[cols[ok]]
-    return np.concatenate([r1, rows]).astype(np.int64), np.concatenate([c1, cols]).astype(np.int64)
+    out_r, out_c = [r1], [c1]
+    for rows, cols in _components(allowed[np.ix_(rest_r, rest_c)]):
+        rows, cols = rest_r[rows], rest_c[cols]
+        sub = cost[np.ix_(rows, cols)]
+        if len(rows) == 1 or len(cols) == 1:  # one side of one: the cheapest allowed entry
+            k = int(np.argmin(sub))
+            out_r.append(rows[[k // sub.shape[1]]])
+            out_c.append(cols[[k % sub.shape[1]]])
+            continue
+        ok_entries = sub <= max_cost
+        big = max_cost + 1.0 + float(np.abs(sub[ok_entries]).sum())
+        sub = np.where(ok_entries, sub, big)  # forbidden entries: dearer than any allowed matching
+        r, c = _hungarian(sub)
+        ok = sub[r, c] <= max_cost
+        out_r.append(rows[r[ok]])
+        out_c.append(cols[c[ok]])
+    return np.concatenate(out_r).astype(np.int64), np.concatenate(out_c).astype(np.int64)
+
+
+def _components(allowed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Connected components of the bipartite graph of allowed entries: (rows, cols) index arrays each.
+    Rows and columns in different components never compete, so each is solved on its own."""
+    n = allowed.shape[0]
+    parent = list(range(n + allowed.shape[1]))  # rows 0..n-1, columns n..
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for r, c in zip(*np.nonzero(allowed)):
+        a, b = find(int(r)), find(n + int(c))
+        if a != b:
+            parent[a] = b
+    groups: dict[int, tuple[list[int], list[int]]] = {}
+    for x in range(len(parent)):
+        rows, cols = groups.setdefault(find(x), ([], []))
+        (rows if x < n else cols).append(x if x < n else x - n)
+    return [(np.array(r, dtype=np.int64), np.array(c, dtype=np.int64)) for r, c in groups.values() if r and c]
 
 
 def _hungarian(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

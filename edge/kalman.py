@@ -2,8 +2,12 @@
 
 The state of one box is (cx, cy, a, h, vcx, vcy, va, vh): centre, aspect ratio w/h, height and their rates
 per frame. Position and velocity noise scale with the box height (a box far away moves fewer pixels), the
-aspect ratio has small fixed noise. Every function takes and returns stacked arrays: means (N, 8) and
-covariances (N, 8, 8), so one call serves every track of a frame.
+aspect ratio has small fixed noise. Every function takes and returns stacked arrays, so one call serves every track of a frame: means (N, 8)
+and covariances (N, 3, 4). With this motion model (F: position += velocity, H: observe the position) and
+diagonal noise, the 8x8 covariance of a box never couples one coordinate with another: it is four
+independent 2x2 blocks (position, velocity) of cx, cy, a and h. So a covariance is stored as those blocks,
+rows ``pp, pv, vv`` by column ``cx, cy, a, h``, and predict and update are elementwise; this is exact,
+not an approximation, and several times cheaper than batched 8x8 products and 4x4 solves.
 """
 
 from __future__ import annotations
@@ -11,11 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-_F = np.eye(8)
-_F[:4, 4:] = np.eye(4)  # x' = x + v (one frame)
-_H = np.eye(4, 8)  # we observe (cx, cy, a, h)
-
 
 @dataclass(frozen=True)
 class KalmanNoise:
@@ -44,42 +43,49 @@ def initiate(measurements: np.ndarray, noise: KalmanNoise) -> tuple[np.ndarray, 
     z = np.asarray(measurements, dtype=np.float64).reshape(-1, 4)
     n = len(z)
     mean = np.concatenate([z, np.zeros((n, 4))], axis=1)
-    h = z[:, 3]
-    p, v = 2 * noise.position * h, 10 * noise.velocity * h
-    std = np.stack([p, p, np.full(n, 1e-2), p, v, v, np.full(n, 1e-5), v], axis=1)
-    cov = np.zeros((n, 8, 8))
-    idx = np.arange(8)
-    cov[:, idx, idx] = std ** 2
+    h = z[:, 3:4]
+    cov = np.zeros((n, 3, 4))
+    cov[:, 0] = _scaled(2 * noise.position * h, 1e-2) ** 2
+    cov[:, 2] = _scaled(10 * noise.velocity * h, 1e-5) ** 2
     return mean, cov
 
 
 def predict(mean: np.ndarray, cov: np.ndarray, noise: KalmanNoise) -> tuple[np.ndarray, np.ndarray]:
+    """One frame ahead: position += velocity; the covariance grows by the motion noise."""
     if len(mean) == 0:
         return mean, cov
-    h = mean[:, 3]
-    p, v = noise.position * h, noise.velocity * h
-    q = np.stack([p, p, np.full(len(h), 1e-2), p, v, v, np.full(len(h), 1e-5), v], axis=1) ** 2
-    mean = mean @ _F.T
-    cov = _F @ cov @ _F.T
-    idx = np.arange(8)
-    cov[:, idx, idx] += q
-    return mean, cov
+    h = mean[:, 3:4]
+    pp, pv, vv = cov[:, 0], cov[:, 1], cov[:, 2]
+    out = np.empty_like(cov)
+    out[:, 0] = pp + 2 * pv + vv + _scaled(noise.position * h, 1e-2) ** 2
+    out[:, 1] = pv + vv
+    out[:, 2] = vv + _scaled(noise.velocity * h, 1e-5) ** 2
+    mean = mean.copy()
+    mean[:, :4] += mean[:, 4:]
+    return mean, out
 
 
 def update(mean: np.ndarray, cov: np.ndarray, z: np.ndarray, noise: KalmanNoise) -> tuple[np.ndarray, np.ndarray]:
     """Correct (M, 8) states with (M, 4) xyah measurements."""
     if len(mean) == 0:
         return mean, cov
-    h = mean[:, 3]
-    p = noise.position * h
-    r = np.stack([p, p, np.full(len(h), 1e-1), p], axis=1) ** 2
-    proj_mean = mean[:, :4]
-    ph = cov[:, :, :4]  # P H^T, (M, 8, 4)
-    s = cov[:, :4, :4].copy()  # H P H^T + R
-    idx = np.arange(4)
-    s[:, idx, idx] += r
-    gain = np.linalg.solve(s, np.transpose(ph, (0, 2, 1))).transpose(0, 2, 1)  # (M, 8, 4)
-    innovation = z - proj_mean
-    mean = mean + np.einsum("mij,mj->mi", gain, innovation)
-    cov = cov - gain @ s @ np.transpose(gain, (0, 2, 1))
-    return mean, cov
+    h = mean[:, 3:4]
+    pp, pv, vv = cov[:, 0], cov[:, 1], cov[:, 2]
+    s = pp + _scaled(noise.position * h, 1e-1) ** 2  # innovation variance per component
+    k_pos, k_vel = pp / s, pv / s  # Kalman gain of position and velocity
+    innovation = z - mean[:, :4]
+    mean = mean.copy()
+    mean[:, :4] += k_pos * innovation
+    mean[:, 4:] += k_vel * innovation
+    out = np.empty_like(cov)
+    out[:, 0] = (1 - k_pos) * pp
+    out[:, 1] = (1 - k_pos) * pv
+    out[:, 2] = vv - k_vel * pv
+    return mean, out
+
+
+def _scaled(per_height: np.ndarray, aspect: float) -> np.ndarray:
+    """(N, 1) height-scaled standard deviations -> (N, 4) for (cx, cy, a, h): the aspect ratio gets ``aspect``."""
+    out = np.repeat(per_height, 4, axis=1)
+    out[:, 2] = aspect
+    return out

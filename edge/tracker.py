@@ -86,22 +86,18 @@ class TrackerConfig:
 
 
 class Track:
-    __slots__ = ("id", "class_id", "state", "mean", "cov", "hits", "age", "missed", "score", "trail", "det")
+    """One object's bookkeeping. Its Kalman state lives in the tracker's stacked arrays (``Tracker.boxes``)."""
 
-    def __init__(self, class_id: int, mean: np.ndarray, cov: np.ndarray, score: float, trail: int):
+    __slots__ = ("id", "class_id", "state", "hits", "age", "missed", "score", "trail", "det")
+
+    def __init__(self, class_id: int, score: float, trail: int):
         self.id = -1  # given when confirmed, so ids count confirmed objects only
         self.class_id = class_id
         self.state = TrackState.TENTATIVE
-        self.mean, self.cov = mean, cov
         self.hits, self.age, self.missed = 1, 1, 0
         self.score = score
         self.trail: collections.deque = collections.deque(maxlen=max(1, trail))
         self.det = -1  # index of the detection matched on the current frame
-
-    @property
-    def box(self) -> np.ndarray:
-        """The filtered box, x0 y0 x1 y1."""
-        return kalman.xyah_to_xyxy(self.mean[:4])[0]
 
 
 class Tracker:
@@ -109,8 +105,14 @@ class Tracker:
         self.config = config or TrackerConfig()
         self.noise = noise or kalman.KalmanNoise()
         self.tracks: list[Track] = []  # tentative, confirmed and lost
+        self._mean = np.zeros((0, 8))  # Kalman states, row k for tracks[k]
+        self._cov = np.zeros((0, 3, 4))  # (pp, pv, vv) per coordinate, edge.kalman
         self.frame = 0
         self._next_id = 1
+
+    def boxes(self) -> np.ndarray:
+        """(len(tracks), 4) filtered boxes x0 y0 x1 y1, row k for tracks[k]."""
+        return kalman.xyah_to_xyxy(self._mean[:, :4])
 
     @property
     def confirmed(self) -> list[Track]:
@@ -128,12 +130,16 @@ class Tracker:
         self.frame += 1
         tracks = self.tracks
         mean, cov = self._predict()
-        predicted = kalman.xyah_to_xyxy(mean[:, :4]) if len(tracks) else np.zeros((0, 4))
+        predicted = kalman.xyah_to_xyxy(mean[:, :4])
         track_class = np.array([t.class_id for t in tracks], dtype=np.int64)
-        state = np.array([t.state is TrackState.CONFIRMED for t in tracks], dtype=bool)
-        lost = np.array([t.state is TrackState.LOST for t in tracks], dtype=bool)
+        states = [t.state for t in tracks]
+        state = np.array([st is TrackState.CONFIRMED for st in states], dtype=bool)
+        lost = np.array([st is TrackState.LOST for st in states], dtype=bool)
         det_of = np.full(len(tracks), -1, dtype=np.int64)  # matched detection per track
-        ctx = (predicted, track_class, boxes, scores, class_ids, det_of)
+        iou = iou_matrix(predicted, boxes)  # every track against every detection, once per frame
+        if cfg.per_class:
+            iou[track_class[:, None] != class_ids[None, :]] = 0.0
+        ctx = (iou, scores, det_of)
         high = np.nonzero(scores >= cfg.high_score)[0]
         low = np.nonzero((scores >= cfg.low_score) & (scores < cfg.high_score))[0]
         # 1. confirmed + lost vs high
@@ -147,12 +153,13 @@ class Tracker:
         if len(matched):
             mean[matched], cov[matched] = kalman.update(mean[matched], cov[matched],
                                                         kalman.xyxy_to_xyah(boxes[det_of[matched]]), self.noise)
-        for k, t in enumerate(tracks):
-            t.mean, t.cov, t.det = mean[k], cov[k], int(det_of[k])
-            if t.det >= 0:
+        score_list = scores.tolist()
+        for t, d in zip(tracks, det_of.tolist()):
+            t.det = d
+            if d >= 0:
                 t.hits += 1
                 t.missed = 0
-                t.score = float(scores[t.det])
+                t.score = score_list[d]
                 if t.state is TrackState.LOST or (t.state is TrackState.TENTATIVE and t.hits >= cfg.min_hits):
                     t.state = TrackState.CONFIRMED
                 if t.id < 0 and t.state is TrackState.CONFIRMED:
@@ -162,46 +169,48 @@ class Tracker:
             else:
                 t.missed += 1
                 t.state = TrackState.REMOVED if t.missed > cfg.max_lost else TrackState.LOST
+        keep = [k for k, t in enumerate(tracks) if t.state is not TrackState.REMOVED]
+        tracks = [tracks[k] for k in keep]
+        mean, cov = mean[keep], cov[keep]
         # 5. new tracks
-        new = [int(i) for i in high if scores[i] >= cfg.new_track_score]
+        new = [int(i) for i in high if score_list[i] >= cfg.new_track_score]
         if new:
-            mean, cov = kalman.initiate(kalman.xyxy_to_xyah(boxes[new]), self.noise)
-            for k, i in enumerate(new):
-                t = Track(int(class_ids[i]), mean[k], cov[k], float(scores[i]), cfg.trail)
+            new_mean, new_cov = kalman.initiate(kalman.xyxy_to_xyah(boxes[new]), self.noise)
+            mean, cov = np.concatenate([mean, new_mean]), np.concatenate([cov, new_cov])
+            trusted = cfg.min_hits <= 1 or self.frame == 1  # at the start, a detection is trusted at once
+            for i in new:
+                t = Track(int(class_ids[i]), score_list[i], cfg.trail)
                 t.det = i
-                if cfg.min_hits <= 1 or self.frame == 1:  # at the start, a detection is trusted at once
+                if trusted:
                     t.state = TrackState.CONFIRMED
                     t.id, self._next_id = self._next_id, self._next_id + 1
                 tracks.append(t)
-        self.tracks = [t for t in tracks if t.state is not TrackState.REMOVED]
-        ids = np.full(len(boxes), -1, dtype=np.int64)
-        for t in self.tracks:
+        self.tracks, self._mean, self._cov = tracks, mean, cov
+        ids = [-1] * len(boxes)
+        centres = ((boxes[:, :2] + boxes[:, 2:]) / 2).tolist()
+        for t in tracks:
             if t.det >= 0 and t.state is TrackState.CONFIRMED:
                 ids[t.det] = t.id
-                b = boxes[t.det]
-                t.trail.append(((b[0] + b[2]) / 2, (b[1] + b[3]) / 2))
-        return ids
+                t.trail.append(tuple(centres[t.det]))
+        return np.array(ids, dtype=np.int64)
 
     def _predict(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every track one frame ahead; returns the stacked means (N, 8) and covariances (N, 8, 8)."""
+        """Every track one frame ahead; returns the stacked means (N, 8) and covariances (N, 3, 4)."""
         if not self.tracks:
-            return np.zeros((0, 8)), np.zeros((0, 8, 8))
-        mean = np.stack([t.mean for t in self.tracks])
-        cov = np.stack([t.cov for t in self.tracks])
+            return np.zeros((0, 8)), np.zeros((0, 3, 4))
+        mean = self._mean.copy()
         lost = np.array([t.state is TrackState.LOST for t in self.tracks])
         mean[lost, 7] = 0.0  # a track not seen last frame: stop growing/shrinking
         for t in self.tracks:
             t.age += 1
-        return kalman.predict(mean, cov, self.noise)
+        return kalman.predict(mean, self._cov, self.noise)
 
     def _associate(self, rows: np.ndarray, det_idx: np.ndarray, ctx, min_iou: float, fuse: bool) -> np.ndarray:
         """Match tracks ``rows`` to detections ``det_idx`` (writes ``det_of``); returns the detections left."""
-        predicted, track_class, boxes, scores, class_ids, det_of = ctx
+        iou_all, scores, det_of = ctx
         if len(rows) == 0 or len(det_idx) == 0:
             return det_idx
-        iou = iou_matrix(predicted[rows], boxes[det_idx])
-        if self.config.per_class:
-            iou = np.where(track_class[rows][:, None] == class_ids[det_idx][None, :], iou, 0.0)
+        iou = iou_all[np.ix_(rows, det_idx)]
         cost = 1.0 - (iou * scores[det_idx][None, :] if fuse else iou)
         cost = np.where(iou >= min_iou, cost, np.inf)
         r, c = assign(cost, 1.0)
