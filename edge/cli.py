@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .errors import ConfigError, EdgeError
+from .input_options import add_input_arguments, normalisation_from_args
 
 COMMANDS: dict[str, str] = {
     "run": "edge.pipeline_cli:RUN",  # the threaded pipeline
@@ -42,6 +43,15 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="delegate to use if --delegate cannot be loaded (default: none, fail instead)")
     p.add_argument("--labels", default=None, metavar="FILE", help="labels, one per line (overrides metadata)")
     p.add_argument("--task", default=None, help="task of the model when its metadata does not say (e.g. detect)")
+    add_input_arguments(p)
+
+
+def no_task_error(path, info) -> ConfigError:
+    """The error for a model no row of the recognition table takes: it names the outputs seen."""
+    why = info.plan.recognised_by if info.plan else "its metadata and structure do not say what task it does"
+    return ConfigError(f"{path}: cannot tell how to decode this model: {why}; give --task "
+                       f"detect|pose|segment|enhance|classify if one of the decoders fits (docs/models.md lists the "
+                       f"supported families)")
 
 
 def open_engine(args: argparse.Namespace, require_labels: bool = True):
@@ -52,10 +62,11 @@ def open_engine(args: argparse.Namespace, require_labels: bool = True):
 
     engine = Engine(args.model, threads=args.threads, delegate=args.delegate, fallback=args.fallback)
     labels = read_labels(args.labels) if args.labels else None
-    engine.info = engine.info.with_overrides(labels=labels, labels_source=str(args.labels or ""), task=args.task)
+    engine.info = engine.info.with_overrides(labels=labels, labels_source=str(args.labels or ""), task=args.task,
+                                             normalisation=normalisation_from_args(args))
     task = engine.info.task
     if task is None:
-        raise ConfigError(f"{args.model}: its metadata and structure do not say what task it does; give --task")
+        raise no_task_error(args.model, engine.info)
     adapter = adapter_for(task)
     if require_labels and task == "detect" and not engine.info.labels:
         raise ConfigError(f"{args.model}: the model carries no labels; give --labels FILE (one label per line)")
@@ -71,14 +82,32 @@ def open_engine(args: argparse.Namespace, require_labels: bool = True):
 def _info_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="the .tflite file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--task", default=None, help="show the plan as if --task were given to edge run")
+    p.add_argument("--labels", default=None, metavar="FILE", help="show the plan with these labels")
+    add_input_arguments(p)
+
+
+def plan_report(info) -> dict[str, str]:
+    """The decoding plan of a loaded model as printable lines (family, task, resize, normalisation, labels)."""
+    if info.plan is None:
+        return {"family": "unknown", "task": str(info.task)}
+    lines = info.plan.lines(len(info.labels), info.labels_source)
+    lines["colour"] = info.input.color
+    for note in info.plan.assumed:
+        lines.setdefault("warnings", "")
+        lines["warnings"] = (lines["warnings"] + "; " if lines["warnings"] else "") + note
+    return lines
 
 
 def _info_main(args: argparse.Namespace) -> int:
-    from .metadata import model_info
+    from .metadata import model_info, read_labels
     from .model_file import read_model_file
 
     mf = read_model_file(args.model)
-    info = model_info(mf)
+    info = model_info(mf).with_overrides(
+        labels=read_labels(args.labels) if args.labels else None, labels_source=str(args.labels or ""),
+        task=args.task, normalisation=normalisation_from_args(args))
+    plan = plan_report(info)
     report = {
         "file": str(mf.path), "bytes": len(mf.data), "schema_version": mf.version,
         "ops": [f"{op.name} v{op.version}" for op in mf.op_codes],
@@ -92,16 +121,23 @@ def _info_main(args: argparse.Namespace) -> int:
         "outputs": [{"name": o.name, "role": o.role, "shape": list(o.shape)} for o in info.outputs],
         "decode": info.decode,
         "labels": {"count": len(info.labels), "source": info.labels_source, "first": list(info.labels[:5])},
+        "family": info.family,
+        "plan": plan,
     }
     if args.json:
         print(json.dumps(report))
         return 0
     for key, value in report.items():
-        print(f"{key}: {value}")
+        if key != "plan":
+            print(f"{key}: {value}")
+    print("plan (decided when the model loads):")
+    for key, value in plan.items():
+        print(f"  {key}: {value}")
     return 0
 
 
-INFO = Command("show what a .tflite file says about itself (ops, metadata, input, outputs, labels)",
+INFO = Command("show what a .tflite file says about itself (ops, metadata, input, outputs, labels) and the "
+               "decoding plan: family, task, resize, normalisation, labels, and why",
                _info_arguments, _info_main)
 
 

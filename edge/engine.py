@@ -1,9 +1,11 @@
 """Engine: one TFLite model in one interpreter, with its metadata, (de)quantization and timing.
 
     engine = Engine("model.tflite", threads=2, delegate="cpu")
-    tensor, transform = engine.prepare(frame_bgr)
-    outputs = engine.infer(tensor)              # {tensor name: float32 array}
-    result, timing = engine.run_frame(frame_bgr, adapter, {"score": 0.3})
+    inference = engine.run(frame_bgr)           # Inference(outputs, transform, timing): the one model path
+    result = decode(inference.outputs, engine.info, inference.transform, options)   # edge.tasks.<task>
+    result, timing = engine.run_frame(frame_bgr, adapter, {"score": 0.3})            # both in one call
+
+``engine.info.plan`` (edge.families.Plan) says how frames are prepared; it is fixed when the model loads.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +28,19 @@ from .schema import check_value, threads_field
 
 EDGETPU_OP = "edgetpu-custom-op"
 POSENET_DECODER_OP = "PosenetDecoderOp"  # google-coral/edgetpu src/cpp/posenet
+
+
+@dataclass
+class Inference:
+    """One run of the model: dequantised outputs, the frame -> input transform, and milliseconds taken."""
+
+    outputs: dict[str, np.ndarray]
+    transform: Transform
+    timing: dict[str, float] = field(default_factory=dict)  # "pre" and "infer" ms
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        return self.transform.frame_size
 
 
 class Engine:
@@ -59,10 +75,14 @@ class Engine:
         self._input = inputs[0]
         self._outputs = self._interp.get_output_details()
         self._out_quant = {d["name"]: _quant(d) for d in self._outputs}
-        spec = self.info.input
-        self.fast_input = bool(spec.scale) and is_identity_quantization(
-            spec.mean, spec.std, spec.scale, spec.zero_point + (128 if spec.dtype == "int8" else 0))
         self.last_invoke_ms = 0.0
+
+    @property
+    def fast_input(self) -> bool:
+        """True when the raw pixels are already the quantized input tensor (no arithmetic per frame)."""
+        spec = self.info.input
+        return bool(spec.scale) and is_identity_quantization(
+            spec.mean, spec.std, spec.scale, spec.zero_point + (128 if spec.dtype == "int8" else 0))
 
     # ------------------------------------------------------------------ construction helpers
 
@@ -132,7 +152,8 @@ class Engine:
         spec = self.info.input
         if not spec.width or not spec.height:
             raise ModelError(f"{self.path}: the model input {spec.name!r} is not an image [1, H, W, C]")
-        img, transform = resize_frame(frame_bgr, (spec.width, spec.height), spec.resize, spec.color)
+        img, transform = resize_frame(frame_bgr, (spec.width, spec.height), spec.resize, spec.color,
+                                      spec.interpolation, spec.pad_value)
         tensor = to_input_tensor(img, spec.dtype, spec.mean, spec.std, spec.scale, spec.zero_point, spec.rounding)
         if spec.layout == "NCHW":
             tensor = np.ascontiguousarray(tensor.transpose(0, 3, 1, 2))
@@ -164,22 +185,24 @@ class Engine:
             out[d["name"]] = value.astype(np.float32, copy=False)
         return out
 
-    def run_frame(self, frame_bgr: np.ndarray, adapter, options: dict | None = None):
-        """Frame -> (task result in frame pixels, {"pre", "infer", "post"} milliseconds)."""
-        if hasattr(adapter, "run_frame"):  # adapters that need the frame itself or may skip the model (enhance)
-            return adapter.run_frame(self, frame_bgr, options)
+    def run(self, frame_bgr: np.ndarray) -> Inference:
+        """Frame -> Inference(outputs, transform, timing): prepare (resize, colour, normalise) and invoke."""
         t0 = time.perf_counter()
         tensor, transform = self.prepare(frame_bgr)
         t1 = time.perf_counter()
         outputs = self.infer(tensor)
         t2 = time.perf_counter()
-        opts = dict(options or {})
-        opts["transform"] = transform
-        h, w = frame_bgr.shape[:2]
-        result = adapter.decode(outputs, self.info, (w, h), opts)
-        t3 = time.perf_counter()
-        timing = {"pre": (t1 - t0) * 1000, "infer": (t2 - t1) * 1000, "post": (t3 - t2) * 1000}
-        return result, timing
+        return Inference(outputs, transform, {"pre": (t1 - t0) * 1000, "infer": (t2 - t1) * 1000})
+
+    def run_frame(self, frame_bgr: np.ndarray, adapter, options: dict | None = None):
+        """Frame -> (task result in frame pixels, {"pre", "infer", "post"} milliseconds)."""
+        if hasattr(adapter, "run_frame"):  # adapters that need the frame itself or may skip the model (enhance)
+            return adapter.run_frame(self, frame_bgr, options)
+        inference = self.run(frame_bgr)
+        t2 = time.perf_counter()
+        result = adapter.decode(inference.outputs, self.info, inference.frame_size,
+                                {**(options or {}), "transform": inference.transform})
+        return result, {**inference.timing, "post": (time.perf_counter() - t2) * 1000}
 
     def describe(self) -> str:
         return f"{self.path.name} on {self.runtime} {self.runtime_version}, delegate {self.delegate}" + (

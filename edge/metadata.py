@@ -1,11 +1,14 @@
-"""What a model needs from the runtime: task, labels, input normalisation, how to decode its outputs.
+"""What a model needs from the runtime: task, labels, input preprocessing, how to decode its outputs.
 
-``model_info(model_file)`` reads, in order of trust:
-1. our ``edgevision`` metadata entry (UTF-8 JSON written by export/, see docs/contracts.md section 3);
-2. tflite-support ``TFLITE_METADATA`` (labels from the zip appended to the file, mean/std from the input's
-   NormalizationOptions, detection outputs from the model graph);
-3. the model's structure alone (a ``TFLite_Detection_PostProcess`` op, or one 3-D raw-head output).
-``--labels FILE`` and ``--task`` override what the model says, and are required when it says nothing.
+``model_info(model_file)`` decides it once, when the model is loaded:
+1. our ``edgevision`` metadata entry (UTF-8 JSON written by export/, see docs/contracts.md section 3) says
+   everything;
+2. otherwise the recognition table (``edge.families``) names the model's family from its structure and
+   metadata: task, decode dict, output roles, resize; tflite-support ``TFLITE_METADATA`` adds labels (from
+   the zip appended to the file), colour space and input NormalizationOptions, which are honoured.
+The result carries a ``Plan`` (family, resize, normalisation and why) that ``edge info`` prints.
+``--labels FILE``, ``--task`` and ``--input-range`` / ``--mean --std`` override what the model says
+(``ModelInfo.with_overrides``), and are printed as such.
 """
 
 from __future__ import annotations
@@ -16,13 +19,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import MetadataError
+from .families import (
+    EDGEVISION_KEY, SSD_POSTPROCESS_OP, SSD_ROLES, ZERO_ONE, Family, Hints, Match, Normalisation, Plan, Resize,
+    recognise, shapes,
+)
 from .flatbuffer import FlatBufferError, Table
 from .model_file import ModelFile, SubGraph
 
-EDGEVISION_KEY = "edgevision"
+__all__ = ["EDGEVISION_KEY", "SSD_POSTPROCESS_OP", "SSD_ROLES", "InputSpec", "OutputSpec", "ModelInfo",
+           "model_info", "read_labels"]
+
 TFLITE_SUPPORT_KEY = "TFLITE_METADATA"
-SSD_POSTPROCESS_OP = "TFLite_Detection_PostProcess"
-SSD_ROLES = ("boxes", "classes", "scores", "count")  # the op's output order, fixed by the op itself
 
 # tflite-support metadata_schema.fbs enum values used below
 _AXIS_LABELS, _VALUE_LABELS = 2, 3
@@ -43,7 +50,9 @@ class InputSpec:
     std: tuple[float, ...] = (255.0, 255.0, 255.0)
     scale: float = 0.0  # tensor quantization (0.0 = not quantized)
     zero_point: int = 0
-    layout: str = "NHWC"  # the input tensor's axis order: NHWC, or NCHW ([1, C, H, W], e.g. litert-torch exports)
+    interpolation: str = "linear"  # "linear" or "area" (anti-aliased downscale), see edge.families.Resize
+    pad_value: int = 114  # letterbox fill
+    layout: str = "NHWC"  # "NHWC" or "NCHW" (channels first: the tensor is transposed after preprocessing)
     rounding: str = "nearest"  # integer inputs: "nearest", or "truncate" (the float32 value cast, as Ultralytics does)
 
 
@@ -66,10 +75,15 @@ class ModelInfo:
     source: str  # "edgevision", "tflite-support" or "structure"
     labels_source: str = ""  # where the labels came from
     extra: dict = field(default_factory=dict)  # the raw metadata, for task adapters that need more
+    plan: Plan | None = None  # family and preprocessing, decided at load (edge.families)
 
     @property
     def input_size(self) -> tuple[int, int]:
         return self.input.width, self.input.height
+
+    @property
+    def family(self) -> str:
+        return self.plan.family if self.plan else "unknown"
 
     def output(self, role: str) -> OutputSpec:
         for out in self.outputs:
@@ -81,12 +95,24 @@ class ModelInfo:
         )
 
     def with_overrides(self, *, labels: tuple[str, ...] | None = None, labels_source: str = "",
-                       task: str | None = None) -> "ModelInfo":
+                       task: str | None = None, normalisation: Normalisation | None = None) -> "ModelInfo":
+        """The user's --labels / --task / --input-range (or --mean --std) over what the model says."""
         info = self
         if labels is not None:
             info = replace(info, labels=tuple(labels), labels_source=labels_source)
         if task is not None:
             info = replace(info, task=task)
+            if info.plan is not None and info.plan.task != task:
+                info = replace(info, plan=replace(info.plan, task=task, recognised_by=info.plan.recognised_by
+                                                  + f"; task {task} given by the user"))
+        if normalisation is not None:
+            norm = normalisation.for_channels(info.input.channels)
+            was = info.plan.normalisation.describe() if info.plan and info.plan.normalisation else "raw pixels"
+            norm = norm.because((norm.why or "given by the user") + f", overriding {was}")
+            info = replace(info, input=replace(info.input, mean=norm.mean, std=norm.std))
+            if info.plan is not None:
+                assumed = tuple(a for a in info.plan.assumed if not a.startswith("normalisation"))
+                info = replace(info, plan=replace(info.plan, normalisation=norm, assumed=assumed))
         return info
 
 
@@ -129,27 +155,24 @@ def read_labels(path: str | Path) -> tuple[str, ...]:
 
 
 def model_info(mf: ModelFile) -> ModelInfo:
-    if EDGEVISION_KEY in mf.metadata:
-        return _from_edgevision(mf)
-    from .ultralytics import recognise_ultralytics  # Ultralytics YOLO exports and the classic YOLOv5 head
-
-    yolo = recognise_ultralytics(mf, _input_from_tensor(mf.main), _quantization_of(mf.main))
-    if yolo is not None:
-        return yolo
-    base = _from_structure(mf)
-    if TFLITE_SUPPORT_KEY in mf.metadata:
-        return _with_tflite_support(mf, base)
-    return base
+    support = _read_tflite_support(mf) if TFLITE_SUPPORT_KEY in mf.metadata else None
+    hints = Hints(tflite_support=support is not None, model_name=support.name if support else "",
+                  label_files=support.label_files if support else (),
+                  normalisation=bool(support and support.mean_std))
+    family, match = recognise(mf, hints)
+    if family is not None and family.name == "edgevision":
+        return _with_edgevision_plan(_from_edgevision(mf), family, match)
+    return _from_family(mf, family, match, support)
 
 
-# ---------------------------------------------------------------- structure
+# ---------------------------------------------------------------- structure and the recognition table
 
 
 def _input_from_tensor(sg: SubGraph, **kw) -> InputSpec:
     t = sg.input_tensors()[0]
     layout = "NHWC"
     if len(t.shape) == 4 and t.shape[1] in (1, 3) and t.shape[3] not in (1, 3):
-        _, c, h, w = t.shape  # channels-first image input [1, C, H, W]
+        _, c, h, w = t.shape  # channels first, e.g. [1, 3, 640, 640] (litert-torch exports)
         layout = "NCHW"
     elif len(t.shape) == 4:
         _, h, w, c = t.shape
@@ -157,8 +180,7 @@ def _input_from_tensor(sg: SubGraph, **kw) -> InputSpec:
         h, w, c = 0, 0, (t.shape[-1] if t.shape else 0)
     mean_std = {}
     if t.dtype in ("uint8", "int8"):
-        # Without metadata assume an integer input takes pixels as they are (its quantization, if any,
-        # maps 0..255 to the model's range).
+        # An integer input takes pixels as they are (its quantization, if any, maps 0..255 to the model's range).
         if t.scales:  # the mean/std that make the quantized tensor equal the raw pixels
             shift = 128 if t.dtype == "int8" else 0
             mean_std = {"mean": (float(t.zero_points[0] + shift),) * c, "std": (1.0 / t.scales[0],) * c}
@@ -177,104 +199,82 @@ def _quantization_of(sg: SubGraph) -> str:
     return {"uint8": "uint8", "int8": "int8", "int16": "int16x8"}.get(dtype, "float32")
 
 
-def _from_structure(mf: ModelFile) -> ModelInfo:
+def _from_family(mf: ModelFile, family: Family | None, match: Match | None, support) -> ModelInfo:
+    if match is not None and match.info is not None:
+        return _with_own_reader_plan(match.info, family, match)
     sg = mf.main
-    task, decode, outputs = None, {}, ()
-    ssd = [op for op in sg.operators if op.opcode.name == SSD_POSTPROCESS_OP]
-    if ssd:
-        op = ssd[0]
-        if len(op.outputs) != 4:
-            raise MetadataError(f"{mf.path}: {SSD_POSTPROCESS_OP} has {len(op.outputs)} outputs, expected 4")
-        task, decode = "detect", {"kind": "ssd_postprocess"}
-        outputs = tuple(OutputSpec(sg.tensors[i].name, role, sg.tensors[i].shape) for i, role in zip(op.outputs, SSD_ROLES))
+    spec = _input_from_tensor(sg)
+    if support is not None:
+        spec = replace(spec, color=support.color or spec.color)
+    resize = (match.resize if match and match.resize else family.resize if family else
+              Resize(why="no family recognised: a plain stretch"))
+    spec = replace(spec, resize=resize.mode, interpolation=resize.interpolation, pad_value=int(resize.pad_value))
+    norm, note, assumed = _normalisation(spec, family, match, support)
+    if norm is not None and spec.channels:
+        norm = norm.for_channels(spec.channels)
+        spec = replace(spec, mean=norm.mean, std=norm.std)
+    labels, labels_source = (match.labels, match.labels_source) if match and match.labels else ((), "")
+    if support is not None and support.labels and not labels:
+        labels, labels_source = support.labels, support.labels_source
+    if family is None:
+        task, decode, outputs = None, {}, tuple(OutputSpec(t.name, "output", t.shape) for t in sg.output_tensors())
+        plan = Plan("unknown", None, f"no row of the recognition table matches its outputs "
+                    f"({shapes(sg.output_tensors())})", "", resize, norm, note, assumed)
     else:
-        outs = sg.output_tensors()
-        raw = [
-            t for t in outs
-            if len(t.shape) == 3 and t.dtype in ("float32", "int8", "uint8")
-            and min(t.shape[1:]) >= 5 and max(t.shape[1:]) >= 4 * min(t.shape[1:])
-        ]
-        producers = {i: op.opcode.name for op in sg.operators for i in op.outputs}
-        if len(outs) == 1 and producers.get(outs[0].index) == "ARG_MAX" and len(outs[0].shape) in (3, 4):
-            # A final ArgMax over the class axis of a spatial map: a segmentation model's class map.
-            task = "segment"
-            decode = {"kind": "argmax"}
-            outputs = (OutputSpec(outs[0].name, "segmentation_classes", outs[0].shape),)
-        elif (ssd_plan := _mediapipe_ssd(sg)) is not None:
-            decode, outputs, labels, labels_source, input_kw = ssd_plan
-            return ModelInfo(
-                path=str(mf.path), task="detect", labels=labels, input=_input_from_tensor(sg, **input_kw),
-                decode=decode, outputs=outputs, quantization=_quantization_of(sg), source="structure",
-                labels_source=labels_source,
-            )
-        elif (posenet_roles := _posenet(sg)) is not None:
-            task, decode = "pose", {"kind": "posenet", "family": "posenet"}
-            outputs = tuple(OutputSpec(t.name, posenet_roles[t.name], t.shape) for t in outs)
-            # tfjs PoseNet (MobileNet) feeds pixels / 127.5 - 1 to its float models
-            kw = {"mean": (127.5,) * 3, "std": (127.5,) * 3} if sg.input_tensors()[0].dtype == "float32" else {}
-            return ModelInfo(
-                path=str(mf.path), task=task, labels=(), input=_input_from_tensor(sg, **kw), decode=decode,
-                outputs=outputs, quantization=_quantization_of(sg), source="structure",
-            )
-        elif (lm_plan := _mediapipe_landmarks(sg)) is not None:
-            task, decode = "landmarks", lm_plan
-            outputs = tuple(OutputSpec(t.name, "output", t.shape) for t in outs)
-            return ModelInfo(
-                path=str(mf.path), task=task, labels=(), input=_input_from_tensor(sg, mean=(0.0,) * 3, std=(255.0,) * 3,
-                                                                     resize="letterbox_mediapipe"),
-                decode=decode, outputs=outputs, quantization=_quantization_of(sg), source="structure",
-            )
-        elif len(outs) == 1 and raw:
-            t = raw[0]
-            # A raw YOLO-style head: 4 box values + C class scores per anchor, anchors far outnumber classes.
-            layout = "channels_first" if t.shape[1] < t.shape[2] else "anchors_first"
-            task = "detect"
-            decode = {"kind": "raw_boxes_scores", "layout": layout, "box_format": "cxcywh", "box_units": "auto",
-                      "score_activation": "none"}
-            outputs = (OutputSpec(t.name, "raw_boxes_scores", t.shape),)
-        else:
-            outputs = tuple(OutputSpec(t.name, "output", t.shape) for t in outs)
+        task = match.task or family.task
+        decode = dict(match.decode)
+        outputs = tuple(OutputSpec(name, role, tuple(shape)) for name, role, shape in match.outputs)
+        plan = Plan(family.name, task, match.why, family.decoder_module, resize, norm, note, assumed)
     return ModelInfo(
-        path=str(mf.path), task=task, labels=(), input=_input_from_tensor(sg), decode=decode, outputs=outputs,
-        quantization=_quantization_of(sg), source="structure",
+        path=str(mf.path), task=task, labels=labels, input=spec, decode=decode, outputs=outputs,
+        quantization=_quantization_of(sg), source="tflite-support" if support is not None else "structure",
+        labels_source=labels_source, extra=support.extra if support is not None else {}, plan=plan,
     )
 
 
-def _mediapipe_ssd(sg: SubGraph):
-    """MediaPipe's anchor detectors (BlazeFace, BlazePalm, BlazePose detector): see edge/tasks/mediapipe_ssd.py."""
-    from .tasks import mediapipe_ssd
-
-    t = sg.input_tensors()[0]
-    if len(t.shape) != 4 or t.dtype != "float32":
-        return None
-    outs = sg.output_tensors()
-    plan = mediapipe_ssd.recognise((t.shape[2], t.shape[1]), [tuple(o.shape) for o in outs])
-    if plan is None:
-        return None
-    roles = tuple(OutputSpec(o.name, "ssd_scores" if o.shape[-1] == 1 else "ssd_regressors", o.shape) for o in outs)
-    if not plan["anchors"]:  # an SSD head of unknown anchors: decoding asks for anchors = NAME
-        return plan, roles, (), "", {}
-    cfg = mediapipe_ssd.KNOWN[plan["anchors"]]
-    mean, std = mediapipe_ssd.input_normalisation(cfg.input_range)
-    return (plan, roles, cfg.labels, f"MediaPipe anchor table ({cfg.name})",
-            {"resize": "letterbox_mediapipe", "mean": (mean,) * 3, "std": (std,) * 3})
-
-
-def _posenet(sg: SubGraph):
-    """PoseNet's heatmaps + short offsets + mid offsets (or forward/backward displacements): output roles."""
-    from .tasks import posenet
-
-    return posenet.recognise([(t.name, tuple(t.shape)) for t in sg.output_tensors()])
+def _normalisation(spec: InputSpec, family: Family | None, match: Match | None, support):
+    """(Normalisation or None for raw quantized pixels, a note, what was assumed)."""
+    if match is not None and match.normalisation is not None:
+        return match.normalisation, "", ()
+    if support is not None and support.mean_std:
+        mean, std = support.mean_std
+        return Normalisation(mean, std, "tflite-support NormalizationOptions"), "", ()
+    if spec.dtype in ("uint8", "int8"):
+        if not spec.scale:
+            return None, f"raw pixels 0..255 into the {spec.dtype} input (it has no quantization)", ()
+        return None, (f"raw pixels 0..255 into the {spec.dtype} input: its quantization (scale {spec.scale:g}, "
+                      f"zero point {spec.zero_point}) maps them to the model's range"), ()
+    if family is not None and family.float_input is not None:
+        return family.float_input, "", ()
+    if not spec.width:
+        return None, "not an image input", ()
+    why = "ASSUMED: no normalisation metadata and no known default for this family; give --input-range"
+    return ZERO_ONE.because(why), "", ("normalisation 0..1 assumed (no metadata, no family default); "
+                                       "set --input-range LOW,HIGH or --mean/--std",)
 
 
-def _mediapipe_landmarks(sg: SubGraph):
-    """MediaPipe's hand / face-mesh / BlazePose landmark models (edge/tasks/landmarks.py), [0, 1] float input."""
-    from .tasks import landmarks
+def _with_own_reader_plan(info: ModelInfo, family: Family, match: Match) -> ModelInfo:
+    """A family whose own reader built the ModelInfo (edge.ultralytics): record its plan."""
+    spec = info.input
+    resize = Resize(spec.resize, spec.interpolation, spec.pad_value, family.resize.why)
+    why = family.float_input.why if family.float_input else f"{family.name} reader"
+    if spec.dtype in ("uint8", "int8") and spec.scale:
+        why += f"; then quantized to the {spec.dtype} input ({spec.rounding} rounding)"
+    norm = Normalisation(spec.mean, spec.std, why)
+    plan = Plan(family.name, info.task, match.why, family.decoder_module, resize, norm)
+    return replace(info, plan=plan)
 
-    t = sg.input_tensors()[0]
-    if len(t.shape) != 4 or t.dtype != "float32":
-        return None
-    return landmarks.recognise((t.shape[2], t.shape[1]), [tuple(o.shape) for o in sg.output_tensors()])
+
+def _with_edgevision_plan(info: ModelInfo, family: Family, match: Match) -> ModelInfo:
+    spec = info.input
+    resize = Resize(spec.resize, spec.interpolation, spec.pad_value, f"{EDGEVISION_KEY} metadata")
+    norm = None
+    if spec.width:
+        norm = Normalisation(spec.mean, spec.std, f"{EDGEVISION_KEY} metadata")
+    kind = info.decode.get("kind")
+    plan = Plan(family.name, info.task, match.why + (f", decode.kind {kind!r}" if kind else ""),
+                f"edge.tasks.{info.task}", resize, norm)
+    return replace(info, plan=plan)
 
 
 # ---------------------------------------------------------------- edgevision JSON
@@ -301,6 +301,7 @@ def _from_edgevision(mf: ModelFile) -> ModelInfo:
             color=str(inp.get("color", "RGB")), resize=str(inp.get("resize", "stretch")),
             mean=tuple(float(v) for v in inp.get("mean", (0.0,) * tensor.channels)),
             std=tuple(float(v) for v in inp.get("std", (255.0,) * tensor.channels)),
+            interpolation=str(inp.get("interpolation", "linear")), pad_value=int(inp.get("pad_value", 114)),
         )
     except (TypeError, ValueError) as exc:
         raise MetadataError(f"{where}: bad field in 'input' ({exc})") from None
@@ -311,6 +312,8 @@ def _from_edgevision(mf: ModelFile) -> ModelInfo:
     if spec.resize not in ("stretch", "letterbox", "letterbox_mediapipe"):
         raise MetadataError(f"{where}: input.resize {spec.resize!r} must be 'stretch', 'letterbox' or "
                             f"'letterbox_mediapipe'")
+    if spec.interpolation not in ("linear", "area"):
+        raise MetadataError(f"{where}: input.interpolation {spec.interpolation!r} must be 'linear' or 'area'")
     check_input_spec(spec, where)
     names = {t.name for t in sg.output_tensors()}
     outputs = []
@@ -338,64 +341,76 @@ def _from_edgevision(mf: ModelFile) -> ModelInfo:
 # NormalizationOptions 0 mean, 1 std; AssociatedFile 0 name, 2 type, 3 locale.
 
 
-def _with_tflite_support(mf: ModelFile, base: ModelInfo) -> ModelInfo:
+@dataclass(frozen=True)
+class _TfliteSupport:
+    """What tflite-support metadata says: model name, colour space, input normalisation, labels."""
+
+    name: str = ""
+    color: str = ""
+    mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    label_files: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    labels_source: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _read_tflite_support(mf: ModelFile) -> _TfliteSupport:
     where = f"{mf.path}: metadata {TFLITE_SUPPORT_KEY!r}"
+    color, mean_std = "", None
     try:
         root = Table.root(mf.metadata[TFLITE_SUPPORT_KEY])
         subgraphs = root.tables(3)
         if not subgraphs:
-            return replace(base, source="tflite-support")
+            return _TfliteSupport(name=root.string(0, "") or "")
         sgm = subgraphs[0]
         inputs, outputs = sgm.tables(2), sgm.tables(3)
-        spec = base.input
+        units = list(sgm.tables(5))
         if inputs:
-            spec = _input_from_tensor_metadata(inputs[0], spec)
-        for unit in sgm.tables(5):
-            spec = _apply_normalization(unit, spec)
-        label_file = next((f for t in outputs for f in _label_files(t)), None)
+            color = _color_from_tensor_metadata(inputs[0])
+            units = list(inputs[0].tables(4)) + units
+        for unit in units:
+            mean_std = _normalization(unit, where) or mean_std
+        label_files = tuple(f for t in outputs for f in _label_files(t))
         extra = {"name": root.string(0, ""), "output_names": [t.string(0, "") for t in outputs]}
     except FlatBufferError as exc:
         raise MetadataError(f"{where} is corrupt ({exc})") from None
-    labels, labels_source = base.labels, base.labels_source
-    if label_file:
+    labels, labels_source = (), ""
+    if label_files:
         files = mf.associated_files
+        label_file = label_files[0]
         if label_file not in files:
             raise MetadataError(f"{where} names label file {label_file!r} but the model's zip holds {sorted(files)}")
-        labels = tuple(line.strip() for line in files[label_file].decode("utf-8", "replace").splitlines())
-        while labels and not labels[-1]:
-            labels = labels[:-1]
-        labels_source = f"{TFLITE_SUPPORT_KEY} {label_file}"
-    return replace(base, input=spec, labels=labels, labels_source=labels_source, source="tflite-support", extra=extra)
+        lines = [line.strip() for line in files[label_file].decode("utf-8", "replace").splitlines()]
+        while lines and not lines[-1]:
+            lines.pop()
+        labels, labels_source = tuple(lines), f"{TFLITE_SUPPORT_KEY} {label_file}"
+    return _TfliteSupport(extra.get("name") or "", color, mean_std, label_files, labels, labels_source, extra)
 
 
-def _input_from_tensor_metadata(tm: Table, spec: InputSpec) -> InputSpec:
+def _color_from_tensor_metadata(tm: Table) -> str:
     content = tm.table(3)
     if content is not None and content.scalar(0, "B", 0) == 2:  # ImageProperties
         props = content.table(1)
         if props is not None:
-            spec = replace(spec, color=_COLOR_SPACES.get(props.scalar(0, "b", 0), spec.color))
-    for unit in tm.tables(4):
-        spec = _apply_normalization(unit, spec)
-    return spec
+            return _COLOR_SPACES.get(props.scalar(0, "b", 0), "")
+    return ""
 
 
-def _apply_normalization(unit: Table, spec: InputSpec) -> InputSpec:
+def _normalization(unit: Table, where: str):
+    """(mean, std) of a NormalizationOptions process unit, else None."""
     if unit.scalar(0, "B", 0) != _NORMALIZATION_OPTIONS:
-        return spec
+        return None
     opts = unit.table(1)
     if opts is None:
-        return spec
-    mean, std = opts.scalars(0, "f"), opts.scalars(1, "f")
-    c = spec.channels
-    if len(mean) == 1:
-        mean = mean * c
-    if len(std) == 1:
-        std = std * c
-    if len(mean) != c or len(std) != c or any(s == 0 for s in std):
-        raise MetadataError(f"NormalizationOptions mean {mean} / std {std} do not fit a {c}-channel input")
+        return None
+    mean, std = tuple(opts.scalars(0, "f")), tuple(opts.scalars(1, "f"))
+    if not mean or not std or any(s == 0 for s in std):
+        raise MetadataError(f"{where}: NormalizationOptions mean {list(mean)} / std {list(std)} are unusable "
+                            f"(need values and a non-zero std)")
     if not all(math.isfinite(v) for v in (*mean, *std)):
-        raise MetadataError(f"NormalizationOptions mean {mean} / std {std}: every value must be a finite number")
-    return replace(spec, mean=tuple(mean), std=tuple(std))
+        raise MetadataError(f"{where}: NormalizationOptions mean {list(mean)} / std {list(std)}: every value must "
+                            f"be a finite number")
+    return mean, std
 
 
 def _label_files(tm: Table) -> list[str]:

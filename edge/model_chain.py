@@ -41,13 +41,15 @@ class _Stage:
         if spec.labels is not None:
             self.engine.info = self.engine.info.with_overrides(labels=read_labels(spec.labels),
                                                                labels_source=str(spec.labels))
-        if spec.task:
-            self.engine.info = self.engine.info.with_overrides(task=spec.task)
+        if spec.task or spec.normalisation:
+            self.engine.info = self.engine.info.with_overrides(task=spec.task, normalisation=spec.normalisation)
         task = self.engine.info.task
         if not task:
-            raise ConfigError(f"{spec.path}: the model's task cannot be read from its metadata or structure; "
-                              f"give --task detect|pose|segment|enhance|classify (in a config file: "
-                              f"task = '...' for model {spec.name!r})")
+            why = self.engine.info.plan.recognised_by if self.engine.info.plan else "its metadata does not say"
+            raise ConfigError(f"{spec.path}: cannot tell how to decode this model: {why}; "
+                              f"give --task detect|pose|segment|enhance|classify if one of the decoders fits (in a "
+                              f"config file: task = '...' for model {spec.name!r}; docs/models.md lists the "
+                              f"supported families)")
         self.task = task
         self.adapter = adapter_for(task)
         if task == "detect" and not self.engine.info.labels:
@@ -131,17 +133,14 @@ class ModelChain:
         return out
 
     def _run_on_lores(self, stage: _Stage, image: np.ndarray, lores: np.ndarray):
-        t0 = time.perf_counter()
-        tensor, t = stage.engine.prepare(lores)  # already at input size: no resize, only colour + dtype
-        t1 = time.perf_counter()
-        outputs = stage.engine.infer(tensor)
+        inference = stage.engine.run(lores)  # already at input size: no resize, only colour + dtype
         t2 = time.perf_counter()
         h, w = image.shape[:2]
-        iw, ih = t.input_size
+        iw, ih = inference.transform.input_size
         full = Transform((w, h), (iw, ih), iw / w, ih / h)
-        result = stage.adapter.decode(outputs, stage.engine.info, (w, h), {**stage.spec.options, "transform": full})
-        t3 = time.perf_counter()
-        return result, {"pre": (t1 - t0) * 1000, "infer": (t2 - t1) * 1000, "post": (t3 - t2) * 1000}
+        result = stage.adapter.decode(inference.outputs, stage.engine.info, (w, h),
+                                      {**stage.spec.options, "transform": full})
+        return result, {**inference.timing, "post": (time.perf_counter() - t2) * 1000}
 
     def _run_on_boxes(self, stage: _Stage, out: ChainOutput):
         spec = stage.spec
@@ -165,23 +164,20 @@ class ModelChain:
                     results.append({"box": [float(v) for v in dets.boxes[i]], "result": result})
                 continue
             x0, y0, x1, y1 = crop_box(dets.boxes[i], (w, h), stage.engine.input_size)
-            crop = out.image[y0:y1, x0:x1]
-            t0 = time.perf_counter()
-            tensor, t = stage.engine.prepare(crop)
-            t1 = time.perf_counter()
-            outputs = stage.engine.infer(tensor)
+            inference = stage.engine.run(out.image[y0:y1, x0:x1])
             t2 = time.perf_counter()
             # the crop's transform shifted by the crop origin maps model outputs to full-frame pixels
+            t = inference.transform
             full = Transform((w, h), t.input_size, t.scale_x, t.scale_y,
                              t.pad_x - x0 * t.scale_x, t.pad_y - y0 * t.scale_y)
-            result = stage.adapter.decode(outputs, stage.engine.info, (w, h), {**spec.options, "transform": full})
-            t3 = time.perf_counter()
+            result = stage.adapter.decode(inference.outputs, stage.engine.info, (w, h),
+                                          {**spec.options, "transform": full})
             results.append({"box": [float(v) for v in dets.boxes[i]], "result": result})
             if dets.track_ids is not None:  # a top-down result keeps its object's track id
                 results[-1]["track_id"] = int(dets.track_ids[i]) if dets.track_ids[i] >= 0 else None
-            timing["pre"] += (t1 - t0) * 1000
-            timing["infer"] += (t2 - t1) * 1000
-            timing["post"] += (t3 - t2) * 1000
+            timing["pre"] += inference.timing["pre"]
+            timing["infer"] += inference.timing["infer"]
+            timing["post"] += (time.perf_counter() - t2) * 1000
         return results, timing
 
     def to_json(self, out: ChainOutput) -> dict:

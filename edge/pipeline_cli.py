@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
+from dataclasses import replace
 from pathlib import Path
 
 from .cli import Command
 from .errors import ConfigError, SinkError
+from .input_options import add_input_arguments, normalisation_from_args
 from .pipeline_config import _anchors_check, delegate_check
 from .schema import Field, check_args, threads_field
 from .task_options import add_task_arguments, task_options
@@ -55,6 +56,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.add_argument("--summary", default=None, metavar="FILE", help="also write the run's summary as JSON to FILE")
     add_task_arguments(p)
+    add_input_arguments(p)
 
 
 # The options of ``edge run`` with their types and ranges, checked before any model, device or file is opened.
@@ -78,10 +80,14 @@ def build_config(args: argparse.Namespace):
     from .pipeline_config import PipelineConfig, load_config, models_from_entries, parse_model_option
 
     check_args(args, RUN_FIELDS)
+    norm = normalisation_from_args(args)
     if args.config:
         config = load_config(args.config, args.threads)
         if args.model:
             raise ConfigError("give models either in --config or with --model, not both")
+        if norm is not None:
+            raise ConfigError("--input-range / --mean / --std go with --model; in a --config file write "
+                              "input_range = [LOW, HIGH] (or mean / std) in the model's [[model]] table")
     else:
         if not args.model:
             raise ConfigError("no model: give --model FILE (repeatable) or --config pipeline.toml")
@@ -97,6 +103,8 @@ def build_config(args: argparse.Namespace):
                         entry.setdefault(key, getattr(args, key))
             entries.append(entry)
         config = PipelineConfig(models_from_entries(entries, "--model", args.threads))
+        if norm is not None:  # --input-range / --mean --std: the first model's, like --labels and --task
+            config.models[0] = replace(config.models[0], normalisation=norm)
     if getattr(args, "track", None) is not None:
         from .track_cli import parse_settings
         from .tracking_stage import TrackingSetup
@@ -159,8 +167,16 @@ def _main(args: argparse.Namespace) -> int:
     config = build_config(args)
     chain = ModelChain(config.models, tracking=tracking_stage(config))
     for stage in chain.stages:
+        info = stage.engine.info
+        plan = ""
+        if info.plan is not None:  # the decoding plan, one line with the model (edge info explains it)
+            norm = info.plan.normalisation.describe() + f" ({info.plan.normalisation.why})" \
+                if info.plan.normalisation else info.plan.input_note
+            plan = f"; family {info.plan.family}; resize {info.plan.resize.describe()}; input {norm}"
         print(f"model {stage.spec.name}: {stage.engine.describe()}; task {stage.task}; "
-              f"info from {stage.engine.info.source}", file=sys.stderr)
+              f"info from {info.source}{plan}", file=sys.stderr)
+        for note in info.plan.assumed if info.plan else ():
+            print(f"edge: warning: model {stage.spec.name}: {note}", file=sys.stderr)
     source = open_source(config.source)
     sinks = []
     try:

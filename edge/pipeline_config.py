@@ -17,6 +17,9 @@ A TOML file (``edge run --config pipeline.toml``) or repeated ``--model`` option
     on = "detect:person"
     [[model]]
     path = "deeplab.tflite"
+    [[model]]                      # a float model whose file does not say how to scale pixels
+    path = "mobilenet_float.tflite"
+    input_range = [-1, 1]          # or mean = [127.5], std = [127.5] (edge.input_options)
 
     [tracker]                      # track the boxes of the first detect model (edge.tracking_stage)
     [[zone]]                       # count tracked objects in a polygon (edge.zones)
@@ -38,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, EdgeError
+from .families import Normalisation
+from .input_options import normalisation_from
 from .schema import Field, check_mapping, close_match, threads_field
 from .task_options import TASK_OPTION_KEYS
 
@@ -101,6 +106,10 @@ MODEL_FIELDS: tuple[Field, ...] = (
     Field("label_offset", int, min=0, max=100000),
     Field("top_k", int, min=1, max=100000),
     Field("anchors", str, check=_anchors_check),
+    # input normalisation for files that do not say (edge.input_options checks the values and names them)
+    Field("input_range", object, doc="the model's input range for pixels 0..255, e.g. [-1, 1]"),
+    Field("mean", object, doc="input = (pixel - mean) / std, one value or one per channel"),
+    Field("std", object, doc="see mean; every value > 0"),
 )
 # An adapter option another module adds to TASK_OPTION_KEYS without a row here is accepted as it is
 # (its adapter checks it); give it a row above to have it checked at load.
@@ -158,6 +167,7 @@ class ModelSpec:
     max_boxes: int = 4
     labels: Path | None = None
     options: dict = field(default_factory=dict)  # adapter options: score, iou, enhance_below, top_k, ...
+    normalisation: Normalisation | None = None  # the user's input_range / mean + std (None: the model's own)
 
 
 @dataclass
@@ -190,10 +200,11 @@ def model_spec(entry: dict, index: int, names: set[str], where: str, default_thr
                               + close_match(on_model, names))
         on_label = on_label.strip() or None
     options = {k: entry[k] for k in _ADAPTER_OPTION_KEYS if k in entry}
+    norm = normalisation_from(entry.get("input_range"), entry.get("mean"), entry.get("std"), here)
     return ModelSpec(path, name, entry.get("task"), entry.get("threads"), str(entry.get("delegate", "cpu")),
                      entry.get("fallback"), Gate.parse(entry["when"], here) if entry.get("when") else None,
                      on_model, on_label, int(entry.get("max_boxes", 4)),
-                     Path(entry["labels"]) if entry.get("labels") else None, options)
+                     Path(entry["labels"]) if entry.get("labels") else None, options, norm)
 
 
 def models_from_entries(entries: list[dict], where: str, default_threads: int | None = None) -> list[ModelSpec]:

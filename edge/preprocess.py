@@ -44,21 +44,29 @@ class Transform:
 
 
 def resize_frame(frame_bgr: np.ndarray, input_size: tuple[int, int], resize: str = "stretch",
-                 color: str = "RGB") -> tuple[np.ndarray, Transform]:
-    """Resize a BGR uint8 frame to ``input_size`` (w, h) and reorder channels to ``color``."""
+                 color: str = "RGB", interpolation: str = "linear",
+                 pad_value: int = LETTERBOX_FILL) -> tuple[np.ndarray, Transform]:
+    """Resize a BGR uint8 frame to ``input_size`` (w, h) and reorder channels to ``color``.
+
+    ``resize``: "stretch" or "letterbox" (aspect kept, centred, padded with ``pad_value``).
+    ``interpolation``: "linear" (bilinear) or "area" (anti-aliased box filter when the image shrinks,
+    bilinear when it grows).
+    """
     if frame_bgr is None or frame_bgr.ndim not in (2, 3) or frame_bgr.size == 0:
         raise ConfigError(f"expected an HxWx3 BGR image, got {None if frame_bgr is None else frame_bgr.shape}")
+    if interpolation not in ("linear", "area"):
+        raise ConfigError(f"unknown interpolation {interpolation!r}; expected 'linear' or 'area'")
     fh, fw = frame_bgr.shape[:2]
     iw, ih = input_size
     if resize == "stretch":
-        img = cv2.resize(frame_bgr, (iw, ih), interpolation=cv2.INTER_LINEAR)
+        img = _resize(frame_bgr, (iw, ih), interpolation)
         t = Transform((fw, fh), (iw, ih), iw / fw, ih / fh)
     elif resize == "letterbox":
         s = min(iw / fw, ih / fh)
         nw, nh = max(1, round(fw * s)), max(1, round(fh * s))
         px, py = (iw - nw) // 2, (ih - nh) // 2
-        img = np.full((ih, iw) + frame_bgr.shape[2:], LETTERBOX_FILL, dtype=frame_bgr.dtype)
-        img[py : py + nh, px : px + nw] = cv2.resize(frame_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        img = np.full((ih, iw) + frame_bgr.shape[2:], pad_value, dtype=frame_bgr.dtype)
+        img[py : py + nh, px : px + nw] = _resize(frame_bgr, (nw, nh), interpolation)
         # Boxes map back with the gain s itself (not nw / fw), as Ultralytics' and YOLOv5's scale_boxes do.
         t = Transform((fw, fh), (iw, ih), s, s, px, py)
     elif resize == "letterbox_mediapipe":
@@ -73,6 +81,14 @@ def resize_frame(frame_bgr: np.ndarray, input_size: tuple[int, int], resize: str
         raise ConfigError(f"unknown resize mode {resize!r}; expected 'stretch', 'letterbox' or 'letterbox_mediapipe'")
     img = _to_color(img, color)
     return img, t
+
+
+def _resize(img: np.ndarray, size: tuple[int, int], interpolation: str) -> np.ndarray:
+    if (img.shape[1], img.shape[0]) == tuple(size):
+        return img
+    shrinks = size[0] < img.shape[1] or size[1] < img.shape[0]
+    flag = cv2.INTER_AREA if interpolation == "area" and shrinks else cv2.INTER_LINEAR
+    return cv2.resize(img, size, interpolation=flag)
 
 
 def _to_color(img: np.ndarray, color: str) -> np.ndarray:

@@ -88,18 +88,24 @@ def decode_scores(raw: np.ndarray, activation: str = "none") -> np.ndarray:
     return raw
 
 
+def decode(outputs, info, transform=None, options: dict | None = None) -> Classifications:
+    """Dequantised outputs -> the top-k classes (pure; a classifier's result does not depend on the transform)."""
+    options = options or {}
+    if len(outputs) != 1:
+        raise MetadataError(f"{info.path}: a classifier has one output, this model has {sorted(outputs)}")
+    (raw,) = outputs.values()
+    scores = decode_scores(raw, str(info.decode.get("score_activation", "none")))
+    offset = int(options.get("label_offset") or 0)
+    check_labels(info.labels, len(scores), offset, info.labels_source or "labels")
+    ids, best = top_k(scores, int(options.get("top_k") or TOP_K))
+    return Classifications(ids, best, tuple(label_of(i, info.labels, offset) for i in ids))
+
+
 class ClassifyAdapter:
     task = "classify"
 
     def decode(self, outputs, info, frame_size, options) -> Classifications:
-        if len(outputs) != 1:
-            raise MetadataError(f"{info.path}: a classifier has one output, this model has {sorted(outputs)}")
-        (raw,) = outputs.values()
-        scores = decode_scores(raw, str(info.decode.get("score_activation", "none")))
-        offset = int(options.get("label_offset", 0))
-        check_labels(info.labels, len(scores), offset, info.labels_source or "labels")
-        ids, best = top_k(scores, int(options.get("top_k", TOP_K)))
-        return Classifications(ids, best, tuple(label_of(i, info.labels, offset) for i in ids))
+        return decode(outputs, info, options.get("transform"), options)
 
     def to_json(self, result: Classifications) -> dict:
         return {"classification": [

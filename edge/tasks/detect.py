@@ -1,8 +1,9 @@
 """Object detection adapter: SSD post-processed outputs or a raw boxes+scores head -> Detections.
 
+``decode(outputs, info, transform, options)`` is the pure decoder (``Engine.run`` gives the outputs and the
+transform that maps model-input boxes back to original-frame pixels); ``ADAPTER`` wraps it for the pipeline.
 Options (a dict, from the CLI): ``score`` (minimum score, default 0.3), ``iou`` (NMS IoU, default 0.5),
-``max_detections`` (default 100) and ``transform`` (edge.preprocess.Transform, set by Engine.run_frame)
-which maps model-input boxes back to original-frame pixels.
+``max_detections`` (default 100).
 """
 
 from __future__ import annotations
@@ -18,67 +19,70 @@ DEFAULTS = {"score": 0.3, "iou": 0.5, "max_detections": 100}  # a family's plan 
 YOLO_KINDS = ("ultralytics", "yolov5_anchors")  # decoded by edge.tasks.yolo
 
 
+def decode(outputs: dict[str, np.ndarray], info, transform: Transform, options: dict) -> Detections:
+    """Dequantised outputs -> Detections in frame pixels (pure; ``info.decode["kind"]`` picks the decoder)."""
+    family = {k: info.decode[k] for k in DEFAULTS if k in info.decode}  # the model family's defaults
+    opts = {**DEFAULTS, **family, **{k: v for k, v in options.items() if v is not None}}
+    kind = info.decode.get("kind")
+    if kind in YOLO_KINDS:
+        from . import yolo
+
+        dets = yolo.decode(outputs, info, transform, opts)
+        _check_labels(info, dets.class_ids)
+        return dets
+    if kind == "ssd_postprocess":
+        boxes, scores, class_ids = _ssd(outputs, info, opts)
+    elif kind == "raw_boxes_scores":
+        boxes, scores, class_ids = _raw(outputs, info, opts)
+    elif kind == "ssd_anchors":
+        return _mediapipe(outputs, info, opts, transform)
+    else:
+        raise MetadataError(
+            f"{info.path}: cannot decode detections of kind {kind!r}; expected 'ssd_postprocess', "
+            f"'raw_boxes_scores', 'ssd_anchors', {', '.join(repr(k) for k in YOLO_KINDS)}"
+        )
+    _check_labels(info, class_ids)
+    return Detections(transform.boxes_to_frame(boxes), scores, class_ids, info.labels)
+
+
+def _ssd(outputs, info, opts):
+    """TFLite_Detection_PostProcess: boxes [1,N,4] ymin xmin ymax xmax (0..1), classes, scores, count."""
+    get = {role: outputs[info.output(role).name] for role in ("boxes", "classes", "scores", "count")}
+    n = int(np.asarray(get["count"]).reshape(-1)[0])
+    yxyx = np.asarray(get["boxes"]).reshape(-1, 4)[:n]
+    scores = np.asarray(get["scores"]).reshape(-1)[:n]
+    classes = np.asarray(get["classes"]).reshape(-1)[:n].astype(np.int32)
+    keep = scores >= opts["score"]
+    keep &= np.arange(n) < opts["max_detections"]
+    xyxy = yxyx[keep][:, [1, 0, 3, 2]]
+    return np.clip(xyxy, 0.0, 1.0), scores[keep], classes[keep]
+
+def _raw(outputs, info, opts):
+    spec = info.decode
+    raw = outputs[info.output("raw_boxes_scores").name]
+    units = spec.get("box_units", "normalized")
+    if units == "auto":  # structure-only models: pixel boxes exceed 1 somewhere, normalised never do
+        arr = np.asarray(raw)
+        boxes = arr[0, :4, :] if spec.get("layout") == "channels_first" else arr[0, :, :4]
+        units = "pixels" if boxes.size and float(np.max(boxes)) > 1.5 else "normalized"
+    if spec.get("score_activation", "none") not in ("none", "sigmoid"):
+        raise MetadataError(f"{info.path}: unknown score_activation {spec.get('score_activation')!r}")
+    if spec.get("score_activation") == "sigmoid":
+        raw = np.array(raw, dtype=np.float32)
+        cls = raw[0, 4:, :] if spec.get("layout") == "channels_first" else raw[0, :, 4:]
+        cls[...] = 1.0 / (1.0 + np.exp(-cls))
+    return decode_raw_boxes_scores(
+        raw, layout=spec.get("layout", "anchors_first"), box_format=spec.get("box_format", "cxcywh"),
+        box_units=units, input_size=info.input_size, score_threshold=opts["score"],
+        iou_threshold=opts["iou"], max_detections=opts["max_detections"],
+    )
+
+
 class DetectAdapter:
     task = "detect"
 
     def decode(self, outputs: dict[str, np.ndarray], info, frame_size: tuple[int, int], options: dict) -> Detections:
-        family = {k: info.decode[k] for k in DEFAULTS if k in info.decode}  # the model family's defaults
-        opts = {**DEFAULTS, **family, **{k: v for k, v in options.items() if v is not None}}
-        transform = opts.get("transform") or _stretch(frame_size, info.input_size)
-        kind = info.decode.get("kind")
-        if kind in YOLO_KINDS:
-            from . import yolo
-
-            dets = yolo.decode(outputs, info, transform, opts)
-            _check_labels(info, dets.class_ids)
-            return dets
-        if kind == "ssd_postprocess":
-            boxes, scores, class_ids = self._ssd(outputs, info, opts)
-        elif kind == "raw_boxes_scores":
-            boxes, scores, class_ids = self._raw(outputs, info, opts)
-        elif kind == "ssd_anchors":
-            return _mediapipe(outputs, info, opts, transform)
-        else:
-            raise MetadataError(
-                f"{info.path}: cannot decode detections of kind {kind!r}; expected 'ssd_postprocess', "
-                f"'raw_boxes_scores', 'ssd_anchors', {', '.join(repr(k) for k in YOLO_KINDS)}"
-            )
-        _check_labels(info, class_ids)
-        return Detections(transform.boxes_to_frame(boxes), scores, class_ids, info.labels)
-
-    @staticmethod
-    def _ssd(outputs, info, opts):
-        """TFLite_Detection_PostProcess: boxes [1,N,4] ymin xmin ymax xmax (0..1), classes, scores, count."""
-        get = {role: outputs[info.output(role).name] for role in ("boxes", "classes", "scores", "count")}
-        n = int(np.asarray(get["count"]).reshape(-1)[0])
-        yxyx = np.asarray(get["boxes"]).reshape(-1, 4)[:n]
-        scores = np.asarray(get["scores"]).reshape(-1)[:n]
-        classes = np.asarray(get["classes"]).reshape(-1)[:n].astype(np.int32)
-        keep = scores >= opts["score"]
-        keep &= np.arange(n) < opts["max_detections"]
-        xyxy = yxyx[keep][:, [1, 0, 3, 2]]
-        return np.clip(xyxy, 0.0, 1.0), scores[keep], classes[keep]
-
-    @staticmethod
-    def _raw(outputs, info, opts):
-        spec = info.decode
-        raw = outputs[info.output("raw_boxes_scores").name]
-        units = spec.get("box_units", "normalized")
-        if units == "auto":  # structure-only models: pixel boxes exceed 1 somewhere, normalised never do
-            arr = np.asarray(raw)
-            boxes = arr[0, :4, :] if spec.get("layout") == "channels_first" else arr[0, :, :4]
-            units = "pixels" if boxes.size and float(np.max(boxes)) > 1.5 else "normalized"
-        if spec.get("score_activation", "none") not in ("none", "sigmoid"):
-            raise MetadataError(f"{info.path}: unknown score_activation {spec.get('score_activation')!r}")
-        if spec.get("score_activation") == "sigmoid":
-            raw = np.array(raw, dtype=np.float32)
-            cls = raw[0, 4:, :] if spec.get("layout") == "channels_first" else raw[0, :, 4:]
-            cls[...] = 1.0 / (1.0 + np.exp(-cls))
-        return decode_raw_boxes_scores(
-            raw, layout=spec.get("layout", "anchors_first"), box_format=spec.get("box_format", "cxcywh"),
-            box_units=units, input_size=info.input_size, score_threshold=opts["score"],
-            iou_threshold=opts["iou"], max_detections=opts["max_detections"],
-        )
+        return decode(outputs, info, options.get("transform") or _stretch(frame_size, info.input_size), options)
 
     def to_json(self, result: Detections) -> dict:
         """One entry per detection; ``keypoints`` [[x, y, conf], ...] frame pixels and ``mask`` (COCO RLE over

@@ -74,6 +74,35 @@ def _check_gate(value) -> float | None:
     return value
 
 
+def decode(outputs, info, transform, options: dict) -> Enhanced:
+    """Dequantised outputs + the original frame (``options["frame"]``) -> the enhanced frame (pure)."""
+    frame = options.get("frame")
+    if frame is None:
+        raise ConfigError("enhancement decoding needs the original frame (options['frame']); "
+                          "run it through Engine.run_frame or EnhanceAdapter.run_frame")
+    kind = _output_kind(outputs, info)
+    color = info.input.color
+    if kind == "image":
+        out = next(iter(outputs.values())) if len(outputs) == 1 else outputs[info.output("image").name]
+        out = np.asarray(out, dtype=np.float32)[0]
+        pixels = out * np.asarray(info.input.std, np.float32) + np.asarray(info.input.mean, np.float32)
+        w, h = frame.shape[1], frame.shape[0]
+        resized = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_LINEAR)
+        image = np.clip(_to_bgr(resized, color) + 0.5, 0, 255).astype(np.uint8)
+    elif kind == "curves":
+        curves = np.asarray(outputs[info.output("curves").name], dtype=np.float32)
+        if color == "RGB" and curves.shape[-1] % 3 == 0:  # reorder each RGB triple to the frame's BGR
+            n = curves.shape[-1] // 3
+            curves = curves.reshape(curves.shape[:-1] + (n, 3))[..., ::-1].reshape(curves.shape)
+        elif color not in ("RGB", "BGR"):
+            raise MetadataError(f"an enhancement model must take colour input (RGB or BGR), not {color}")
+        iterations = info.decode.get("iterations")
+        image = to_uint8(apply_curve_maps(to_unit(frame), curves, None if iterations is None else int(iterations)))
+    else:
+        raise MetadataError(f"{info.path}: unknown enhancement decode kind {kind!r}; expected 'image' or 'curves'")
+    return Enhanced(np.ascontiguousarray(image), mean_luminance(frame), mean_luminance(image), True)
+
+
 class EnhanceAdapter:
     task = "enhance"
 
@@ -87,41 +116,16 @@ class EnhanceAdapter:
             engine.last_invoke_ms = 0.0
             ms = (time.perf_counter() - t0) * 1000
             return Enhanced(frame_bgr, mean_in, mean_in, False), {"pre": ms, "infer": 0.0, "post": 0.0}
-        tensor, transform = engine.prepare(frame_bgr)
-        t1 = time.perf_counter()
-        outputs = engine.infer(tensor)
+        gate_ms = (time.perf_counter() - t0) * 1000
+        inference = engine.run(frame_bgr)
         t2 = time.perf_counter()
-        h, w = frame_bgr.shape[:2]
-        result = self.decode(outputs, engine.info, (w, h), {**options, "transform": transform, "frame": frame_bgr})
-        t3 = time.perf_counter()
-        return result, {"pre": (t1 - t0) * 1000, "infer": (t2 - t1) * 1000, "post": (t3 - t2) * 1000}
+        result = decode(inference.outputs, engine.info, inference.transform, {**options, "frame": frame_bgr})
+        timing = {**inference.timing, "post": (time.perf_counter() - t2) * 1000}
+        timing["pre"] += gate_ms
+        return result, timing
 
     def decode(self, outputs, info, frame_size, options) -> Enhanced:
-        frame = options.get("frame")
-        if frame is None:
-            raise ConfigError("enhancement decoding needs the original frame (options['frame']); "
-                              "run it through Engine.run_frame or EnhanceAdapter.run_frame")
-        kind = _output_kind(outputs, info)
-        color = info.input.color
-        if kind == "image":
-            out = next(iter(outputs.values())) if len(outputs) == 1 else outputs[info.output("image").name]
-            out = np.asarray(out, dtype=np.float32)[0]
-            pixels = out * np.asarray(info.input.std, np.float32) + np.asarray(info.input.mean, np.float32)
-            w, h = frame_size
-            resized = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_LINEAR)
-            image = np.clip(_to_bgr(resized, color) + 0.5, 0, 255).astype(np.uint8)
-        elif kind == "curves":
-            curves = np.asarray(outputs[info.output("curves").name], dtype=np.float32)
-            if color == "RGB" and curves.shape[-1] % 3 == 0:  # reorder each RGB triple to the frame's BGR
-                n = curves.shape[-1] // 3
-                curves = curves.reshape(curves.shape[:-1] + (n, 3))[..., ::-1].reshape(curves.shape)
-            elif color not in ("RGB", "BGR"):
-                raise MetadataError(f"an enhancement model must take colour input (RGB or BGR), not {color}")
-            iterations = info.decode.get("iterations")
-            image = to_uint8(apply_curve_maps(to_unit(frame), curves, None if iterations is None else int(iterations)))
-        else:
-            raise MetadataError(f"{info.path}: unknown enhancement decode kind {kind!r}; expected 'image' or 'curves'")
-        return Enhanced(np.ascontiguousarray(image), mean_luminance(frame), mean_luminance(image), True)
+        return decode(outputs, info, options.get("transform"), options)
 
     def to_json(self, result: Enhanced) -> dict:
         return {"enhance": {"mean_in": round(result.mean_in, 4), "mean_out": round(result.mean_out, 4),

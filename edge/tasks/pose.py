@@ -101,41 +101,46 @@ def _decode_kind(outputs: dict[str, np.ndarray], info) -> str:
     )
 
 
+def decode(outputs, info, transform: Transform, options: dict) -> Poses:
+    """Dequantised outputs -> Poses in frame pixels (pure; the kind was fixed when the model loaded)."""
+    opts = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    kind = _decode_kind(outputs, info)
+    if kind == "movenet_single":
+        raw = next(iter(outputs.values())) if len(outputs) == 1 else outputs[info.output("keypoints").name]
+        kps = decode_movenet_single(raw, info.input_size)[None]
+        scores = kps[:, :, 2].mean(axis=1)
+    elif kind == "heatmaps_offsets":
+        kps = decode_heatmaps_offsets(outputs[info.output("heatmaps").name], outputs[info.output("offsets").name],
+                                      info.input_size, str(info.decode.get("heatmap_activation", "none")))[None]
+        scores = kps[:, :, 2].mean(axis=1)
+    elif kind == "posenet":
+        parts = _posenet_outputs(outputs, info)
+        if parts is None:
+            raise MetadataError(f"{info.path}: PoseNet decoding needs outputs {', '.join(POSENET_ROLES)}")
+        grid = np.shape(parts["heatmaps"])
+        stride = float(info.decode.get("output_stride") or output_stride_for(info.input_size, (grid[2], grid[1])))
+        kps, scores = decode_posenet(
+            parts["heatmaps"], parts["offsets"], parts["displacements_fwd"], parts["displacements_bwd"],
+            stride=stride, activation=str(info.decode.get("heatmap_activation", "sigmoid")),
+            max_poses=int(opts["max_poses"]))
+        keep = scores >= float(opts["pose_score"])
+        kps, scores = kps[keep], scores[keep]
+    else:
+        raise MetadataError(f"{info.path}: unknown pose decode kind {kind!r}; expected movenet_single, "
+                            f"heatmaps_offsets or posenet")
+    return Poses(keypoints_to_frame(kps, transform), scores, None, float(opts["keypoint_score"]))
+
+
 class PoseAdapter:
     task = "pose"
 
     def decode(self, outputs, info, frame_size, options) -> Poses:
-        opts = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
-        transform = opts.get("transform")
+        transform = options.get("transform")
         if transform is None:
             fw, fh = frame_size
             iw, ih = info.input_size
             transform = Transform((fw, fh), (iw, ih), iw / fw, ih / fh)
-        kind = _decode_kind(outputs, info)
-        if kind == "movenet_single":
-            raw = next(iter(outputs.values())) if len(outputs) == 1 else outputs[info.output("keypoints").name]
-            kps = decode_movenet_single(raw, info.input_size)[None]
-            scores = kps[:, :, 2].mean(axis=1)
-        elif kind == "heatmaps_offsets":
-            kps = decode_heatmaps_offsets(outputs[info.output("heatmaps").name], outputs[info.output("offsets").name],
-                                          info.input_size, str(info.decode.get("heatmap_activation", "none")))[None]
-            scores = kps[:, :, 2].mean(axis=1)
-        elif kind == "posenet":
-            parts = _posenet_outputs(outputs, info)
-            if parts is None:
-                raise MetadataError(f"{info.path}: PoseNet decoding needs outputs {', '.join(POSENET_ROLES)}")
-            grid = np.shape(parts["heatmaps"])
-            stride = float(info.decode.get("output_stride") or output_stride_for(info.input_size, (grid[2], grid[1])))
-            kps, scores = decode_posenet(
-                parts["heatmaps"], parts["offsets"], parts["displacements_fwd"], parts["displacements_bwd"],
-                stride=stride, activation=str(info.decode.get("heatmap_activation", "sigmoid")),
-                max_poses=int(opts["max_poses"]))
-            keep = scores >= float(opts["pose_score"])
-            kps, scores = kps[keep], scores[keep]
-        else:
-            raise MetadataError(f"{info.path}: unknown pose decode kind {kind!r}; expected movenet_single, "
-                                f"heatmaps_offsets or posenet")
-        return Poses(keypoints_to_frame(kps, transform), scores, None, float(opts["keypoint_score"]))
+        return decode(outputs, info, transform, options)
 
     def to_json(self, result: Poses) -> dict:
         poses = []

@@ -116,22 +116,27 @@ def _pick_output(outputs: dict[str, np.ndarray], info) -> np.ndarray:
     return next(iter(outputs.values()))
 
 
+def decode(outputs, info, transform: Transform, options: dict) -> Segmentation:
+    """Dequantised outputs -> a class map at frame resolution (pure)."""
+    view = options.get("seg_view") or "overlay"
+    if view not in VIEWS:
+        raise ConfigError(f"--seg-view {view!r}: expected one of {', '.join(VIEWS)}")
+    output = _pick_output(outputs, info)
+    class_map = class_map_at_frame(output, transform)
+    fractions = class_fractions(class_map, max(num_output_classes(output), len(info.labels)))
+    return Segmentation(class_map, fractions, info.labels, view)
+
+
 class SegmentAdapter:
     task = "segment"
 
     def decode(self, outputs, info, frame_size, options) -> Segmentation:
-        view = options.get("seg_view") or "overlay"
-        if view not in VIEWS:
-            raise ConfigError(f"--seg-view {view!r}: expected one of {', '.join(VIEWS)}")
         transform = options.get("transform")
         if transform is None:
             fw, fh = frame_size
             iw, ih = info.input_size
             transform = Transform((fw, fh), (iw, ih), iw / fw, ih / fh)
-        output = _pick_output(outputs, info)
-        class_map = class_map_at_frame(output, transform)
-        fractions = class_fractions(class_map, max(num_output_classes(output), len(info.labels)))
-        return Segmentation(class_map, fractions, info.labels, view)
+        return decode(outputs, info, transform, options)
 
     def to_json(self, result: Segmentation) -> dict:
         classes = {result.label(cid): round(frac, 4) for cid, frac in result.present()}
