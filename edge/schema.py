@@ -209,7 +209,7 @@ def _is_type(value: Any, types: tuple) -> bool:
 
 
 def _num(x: float) -> str:
-    return f"{x:g}"
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def _show(value: Any) -> str:

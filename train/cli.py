@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from edge.schema import Field
+
 DEFAULT_SYNTH = Path("data/synth")
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")  # train/distribute.py (kept TensorFlow-free here)
 
@@ -88,15 +90,47 @@ def _detect(args) -> int:
     return 0
 
 
+def _input_size_check(size: int) -> str | None:
+    if size == 0 or (32 <= size <= 2048 and size % 32 == 0):
+        return None  # 0: the enhance task's default, where --input-width/--input-height apply
+    return "a multiple of 32 in 32..2048 (the models' largest stride is 32)"
+
+
+# Types and ranges of every numeric option of every train command, checked before data is read or
+# TensorFlow is imported; an option a command lacks is skipped.
+OPTION_FIELDS = (
+    Field("epochs", int, min=1, max=100000),
+    Field("batch", int, min=1, max=65536),
+    Field("input_size", int, check=_input_size_check),
+    Field("width", float, above=0, max=4.0, expect="a width multiplier > 0 and <= 4"),
+    Field("lr", float, above=0, max=10.0, expect="a learning rate > 0 and <= 10"),
+    Field("seed", int, min=0, max=2**32 - 1),
+    Field("train", int, min=1, max=10_000_000),
+    Field("val", int, min=1, max=10_000_000),
+    Field("size", int, min=32, max=8192),
+    Field("synth_train", int, min=1, max=10_000_000),
+    Field("synth_val", int, min=1, max=10_000_000),
+    Field("input_width", int, min=8, max=8192),
+    Field("input_height", int, min=8, max=8192),
+    Field("train_scale", int, min=1, max=64),
+)
+
+
 def main(argv=None) -> int:
+    from edge.errors import EdgeError
+    from edge.schema import check_args
+
+    from .run_folder import removed_on_failure
     from .task_cli import TASKS, run_task
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if args.command in TASKS:
-            return run_task(args)
-        return _synth(args) if args.command == "synth" else _detect(args)
-    except ValueError as exc:  # AnnotationError, ModelConfigError, TrainConfigError, RunFolderError
+        check_args(args, OPTION_FIELDS)
+        if args.command == "synth":
+            return _synth(args)
+        with removed_on_failure(args.out, args.resume, say=lambda text: print(text, file=sys.stderr)):
+            return run_task(args) if args.command in TASKS else _detect(args)
+    except (ValueError, EdgeError) as exc:  # AnnotationError, ModelConfigError, TrainConfigError, RunFolderError
         print(f"error: {exc}", file=sys.stderr)
         return 2

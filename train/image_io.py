@@ -22,6 +22,54 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_image(p))
 
 
+# Formats the tf.data pipeline can decode (tf.io.decode_image: JPEG, PNG, GIF, BMP, WebP; not TIFF).
+TF_FORMATS = ("jpeg", "png", "gif", "bmp", "webp")
+
+
+def image_format(head: bytes) -> str | None:
+    """The format an image file's first bytes announce, or None when they are no image format we know."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head.startswith(b"BM") and len(head) >= 26:
+        return "bmp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    return None
+
+
+def image_problem(path: Path, formats: tuple[str, ...] = TF_FORMATS) -> str | None:
+    """Why ``path`` cannot be decoded as an image (None when it looks whole), read from its first and last
+    bytes only so a dataset of thousands of images is checked in well under a second: not an image format,
+    a format the pipeline cannot decode, or a JPEG / PNG cut short (no end marker)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(32)
+            fh.seek(max(0, size - 4096))
+            tail = fh.read()
+    except OSError as exc:
+        return f"{path}: cannot be read ({exc.strerror or exc})"
+    if size == 0:
+        return f"{path}: the image file is empty"
+    kind = image_format(head)
+    if kind is None:
+        return f"{path}: not an image (its first bytes {head[:8]!r} are no JPEG, PNG, GIF, BMP or WebP)"
+    if kind not in formats:
+        return f"{path}: a {kind.upper()} image, which training cannot decode; expected {', '.join(f.upper() for f in formats)}"
+    if kind == "jpeg" and b"\xff\xd9" not in tail:
+        return f"{path}: a JPEG cut short (no end-of-image marker)"
+    if kind == "png" and b"IEND" not in tail[-64:]:
+        return f"{path}: a PNG cut short (no IEND chunk)"
+    return None
+
+
 def read_rgb(path: Path) -> np.ndarray:
     """(H, W, 3) uint8 RGB."""
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)

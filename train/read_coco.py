@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .image_io import image_problem
 from .records import AnnotationError, DetectionSplit, Problems, Record, check_box, clip_boxes
 
 
@@ -58,6 +59,10 @@ def read_coco(path, images_dir=None, skip_bad: bool = False, labels: tuple[str, 
         file = root / im["file_name"]
         if not file.is_file():
             problems.report(f"{where}: image file {file} does not exist")
+            continue
+        bad = image_problem(file)
+        if bad:
+            problems.report(f"{where}: {bad}")
             continue
         images[im["id"]] = [im, file, [], []]
     for j, ann in enumerate(doc.get("annotations", [])):

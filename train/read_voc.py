@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .image_io import image_problem
 from .records import AnnotationError, DetectionSplit, Problems, Record, check_box, clip_boxes
 
 VAL_EVERY = 10
@@ -77,6 +78,10 @@ def _read_one(root: Path, stem: str, labels: tuple[str, ...], problems: Problems
     image = root / "JPEGImages" / (tree.findtext("filename") or f"{stem}.jpg").strip()
     if not image.is_file():
         problems.report(f"{xml_path}: image file {image} does not exist")
+        return None
+    bad = image_problem(image)
+    if bad:
+        problems.report(f"{xml_path}: {bad}")
         return None
     boxes, classes = [], []
     for k, obj in enumerate(tree.iter("object")):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .image_io import image_problem
 from .records import AnnotationError, DetectionSplit, Problems, Record, check_box, clip_boxes, image_size
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -58,6 +59,10 @@ def read_yolo(root, split: str = "train", skip_bad: bool = False, labels: tuple[
     problems = Problems(skip_bad)
     records = []
     for image in files:
+        bad = image_problem(image)
+        if bad:
+            problems.report(bad)
+            continue
         try:
             width, height = image_size(image)
         except AnnotationError as exc:

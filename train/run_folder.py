@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +105,32 @@ def read_run_json(folder) -> dict:
         raise RunFolderError(f"{paths.run_json}: format/version {run['format']!r}/{run['version']!r}; "
                              f"expected {RUN_FORMAT!r}/{RUN_VERSION}")
     return run
+
+
+def has_checkpoint(root: Path) -> bool:
+    """True once a run folder holds a checkpoint a --resume can continue from."""
+    return (Path(root) / "checkpoints" / "checkpoint").is_file()
+
+
+@contextmanager
+def removed_on_failure(out, resume: bool, say=print):
+    """A fresh run that fails (or is interrupted) before its first checkpoint leaves no half-made folder:
+    what it wrote is removed (the folder too, when the run created it). A run that got as far as a
+    checkpoint keeps it, and the note says how to continue; a --resume run is never touched."""
+    root = Path(out)
+    existed = root.exists()
+    fresh = not resume and not (existed and root.is_dir() and any(root.iterdir()))
+    try:
+        yield
+    except BaseException:
+        if fresh and root.is_dir():
+            if has_checkpoint(root):
+                say(f"note: {root} keeps the checkpoints of the failed run; continue it with --resume")
+            else:
+                if existed:
+                    for child in root.iterdir():
+                        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+                else:
+                    shutil.rmtree(root)
+                say(f"note: removed the unfinished run folder {root} (the run failed before its first checkpoint)")
+        raise

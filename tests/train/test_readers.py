@@ -200,7 +200,7 @@ def test_yolo_broken_line_names_file_and_line(tmp_path, case, line, pattern):
 def test_yolo_unreadable_image_and_missing_names(tmp_path):
     root = _yolo(tmp_path)
     (root / "images" / "train" / "broken.jpg").write_bytes(b"not a jpeg")
-    with pytest.raises(AnnotationError, match=r"broken\.jpg: cannot be read as an image"):
+    with pytest.raises(AnnotationError, match=r"broken\.jpg: not an image"):
         read_yolo(root, "train")
     assert read_yolo(root, "train", skip_bad=True).skipped == 1
     (root / "data.yaml").unlink()
