@@ -12,6 +12,7 @@ from pathlib import Path
 
 from deploy.errors import DeployError
 from edge.errors import EdgeError
+from edge.schema import Field, check_args
 
 
 def _target_args(p: argparse.ArgumentParser) -> None:
@@ -173,9 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Ranges of the numeric options, checked before a bundle is built or a device is contacted.
+OPTION_FIELDS = (
+    Field("port", int, min=1, max=65535),
+    Field("health_timeout", float, above=0, max=86400, expect="seconds > 0 and <= 86400"),
+    Field("settle", float, min=0, max=3600),
+    Field("forks", int, min=1, max=1000),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_args(args, OPTION_FIELDS)
         return args.run(args)
     except (DeployError, EdgeError) as exc:
         print(f"deploy {args.command}: error: {exc}", file=sys.stderr)

@@ -20,7 +20,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,15 +50,45 @@ def choose_model(path: Path, profile: BoardProfile) -> Path:
     if path.is_file():
         if path.suffix != ".tflite":
             raise DeployError(f"--model {path}: expected a .tflite file or an export folder")
-        return path
+        return verified_model(path)
     if path.is_dir():
         found = sorted(path.glob(f"*_{profile.model_variant}.tflite"))
         if len(found) != 1:
             have = ", ".join(p.name for p in sorted(path.glob("*.tflite"))) or "no .tflite files"
             raise DeployError(f"--model {path}: want exactly one *_{profile.model_variant}.tflite for board "
                               f"{profile.name} (model_variant in {profile.path}); found {have}")
-        return found[0]
+        return verified_model(found[0])
     raise DeployError(f"--model {path}: no such file or folder")
+
+
+def verified_model(path: Path) -> Path:
+    """``path`` once it parses as a whole TFLite model whose metadata the runtime can read: a truncated,
+    corrupt or renamed file is refused here, not on the device after flashing."""
+    from edge.errors import EdgeError
+    from edge.metadata import model_info
+    from edge.model_file import read_model_file
+
+    try:
+        model_info(read_model_file(path))
+    except EdgeError as exc:
+        raise DeployError(f"--model {path}: not bundled: {exc}") from None
+    return path
+
+
+def check_pipeline(data: dict, where: str) -> None:
+    """The bundled pipeline.toml as the device will read it: top-level keys, every [[model]] table, the
+    source's and sinks' options (folders are the device's, so not looked for here)."""
+    from edge.pipeline_config import TOP_FIELDS, models_from_entries
+    from edge.schema import check_mapping
+    from edge.uri_options import check_sink_uri, check_source_uri
+
+    check_mapping(data, TOP_FIELDS, where)
+    models_from_entries([dict(e) for e in data.get("model", [])], where, data.get("threads"))
+    if data.get("source"):
+        check_source_uri(data["source"])
+    sinks = data.get("sinks", [])
+    for uri in [sinks] if isinstance(sinks, str) else sinks:
+        check_sink_uri(uri, local=False)
 
 
 def build_wheel(dest: Path) -> Path:
@@ -88,13 +117,11 @@ def _pipeline_entries(req: BundleRequest, profile: BoardProfile) -> tuple[dict, 
     data: dict = {}
     models: list[Path] = []
     if req.config:
-        try:
-            data = tomllib.loads(req.config.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise DeployError(f"--config {req.config}: {exc}") from None
+        from edge.pipeline_config import read_pipeline_toml
+
+        data = read_pipeline_toml(req.config)  # ConfigError naming the file: not UTF-8, [model], bad types
+        check_pipeline(data, f"--config {req.config}")
         for entry in data.get("model", []):
-            if "path" not in entry:
-                raise DeployError(f"--config {req.config}: a [[model]] has no path")
             path = Path(entry["path"])
             models.append(choose_model(path if path.is_absolute() else req.config.parent / path, profile))
         entries = [dict(e) for e in data.get("model", [])]
@@ -116,6 +143,7 @@ def _pipeline_entries(req: BundleRequest, profile: BoardProfile) -> tuple[dict, 
     data["source"] = req.source or data.get("source") or profile.camera
     if req.sinks:
         data["sinks"] = list(req.sinks)
+    check_pipeline(data, "the bundled pipeline.toml")
     return data, models
 
 

@@ -238,7 +238,9 @@ def _scalar(text: str):
     return text
 
 
-def load_config(path: str | Path, default_threads: int | None = None) -> PipelineConfig:
+def read_pipeline_toml(path: str | Path) -> dict:
+    """The TOML data of a pipeline file with its top-level keys checked (TOP_FIELDS); ConfigError naming
+    the file for a missing file, bytes that are not UTF-8, bad TOML, ``[model]`` instead of ``[[model]]``."""
     import tomllib
 
     path = Path(path)
@@ -259,7 +261,12 @@ def load_config(path: str | Path, default_threads: int | None = None) -> Pipelin
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     if isinstance(data.get("model"), dict):
         raise ConfigError(f"{path}: [model] is one table; write each model as [[model]] (double brackets)")
-    data = check_mapping(data, TOP_FIELDS, str(path))
+    return check_mapping(data, TOP_FIELDS, str(path))
+
+
+def load_config(path: str | Path, default_threads: int | None = None) -> PipelineConfig:
+    path = Path(path)
+    data = read_pipeline_toml(path)
     base = path.parent
     entries = []
     for entry in data.get("model", []):

@@ -91,8 +91,9 @@ def check_source_uri(uri: str) -> dict:
                          word="option")
 
 
-def check_sink_uri(uri: str) -> dict:
-    """The sink URI's known options, converted; for file sinks, that the folder to write into exists."""
+def check_sink_uri(uri: str, local: bool = True) -> dict:
+    """The sink URI's known options, converted; for file sinks on this machine (``local``), that the folder
+    to write into exists."""
     from .sinks import _FACTORIES
 
     if not isinstance(uri, str) or not uri:
@@ -108,7 +109,7 @@ def check_sink_uri(uri: str) -> dict:
             urlsplit(uri).port
         except ValueError:
             raise SinkError(f"sink {uri!r}: the port must be a number 0..65535") from None
-    path = sink_file(uri)
+    path = sink_file(uri) if local else None
     if path is not None and not path.parent.is_dir():
         raise SinkError(f"sink {uri!r}: the folder {path.parent} does not exist")
     return options

@@ -51,9 +51,10 @@ def test_same_size_change_is_caught_by_sha256(bundle_for):
         verify_manifest(folder)
 
 
-def test_export_folder_gives_the_boards_variant(tmp_path, repo):
+def test_export_folder_gives_the_boards_variant(tmp_path, repo, zoo):
+    model = (zoo / "models/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite").read_bytes()
     for variant in ("float32", "float16", "int8"):
-        (tmp_path / f"model_{variant}.tflite").write_bytes(b"x")
+        (tmp_path / f"model_{variant}.tflite").write_bytes(model)
     assert choose_model(tmp_path, profile_by_name("rpi5", repo / "devices")).name == "model_int8.tflite"
     assert choose_model(tmp_path, profile_by_name("x86-64", repo / "devices")).name == "model_float32.tflite"
     (tmp_path / "model_float32.tflite").unlink()
