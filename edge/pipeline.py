@@ -126,7 +126,7 @@ class Pipeline:
                 if gap is not None:
                     self.stats.on_gap(gap.seconds)
                 if getattr(frame, "damaged", None):
-                    self.stats.on_damaged(frame.damaged["skipped_frames"])
+                    self.stats.on_damaged(frame.damaged, frame.index)
                 self.stats.on_capture()
                 dropped = self._q_in.put(item, drop_oldest=self.live, stop=self._stop)
                 if dropped:

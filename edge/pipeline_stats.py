@@ -32,6 +32,7 @@ class PipelineStats:
         self.gap_seconds = 0.0
         self.skipped_frames = 0  # undecodable frames of a damaged file, skipped
         self.damaged_stretches = 0
+        self.damaged_gaps: list[dict] = []
         self.ended_early: dict | None = None  # set when a file ended before its index said
 
     def on_capture(self) -> None:
@@ -52,10 +53,13 @@ class PipelineStats:
             self.reconnects += 1
             self.gap_seconds += seconds
 
-    def on_damaged(self, skipped: int) -> None:
+    def on_damaged(self, damaged: dict, frame: int) -> None:
+        """A damaged stretch of a file source, skipped just before ``frame`` (the first 100 are listed)."""
         with self._lock:
             self.damaged_stretches += 1
-            self.skipped_frames += skipped
+            self.skipped_frames += damaged["skipped_frames"]
+            if len(self.damaged_gaps) < 100:
+                self.damaged_gaps.append({"before_frame": frame, **damaged})
 
     def on_frame(self, timing_ms: dict[str, float], latency_ms: float) -> None:
         with self._lock:
@@ -107,7 +111,7 @@ class PipelineStats:
                 "drops": dict(self.drops), "queue_max": dict(self.queue_max),
                 "reconnects": self.reconnects, "gap_s": round(self.gap_seconds, 2),
                 "damaged": {"skipped_frames": self.skipped_frames, "stretches": self.damaged_stretches,
-                            "ended_early": self.ended_early},
+                            "gaps": list(self.damaged_gaps), "ended_early": self.ended_early},
             }
 
 

@@ -251,11 +251,13 @@ def test_a_clip_damaged_in_the_middle_is_processed_to_the_end(ssd, tmp_path):
     assert first["damaged"]["to_ms"] > first["damaged"]["from_ms"]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["damaged"]["skipped_frames"] == skipped and summary["damaged"]["ended_early"] is None
+    assert summary["damaged"]["gaps"] == [{"before_frame": r["frame"], **r["damaged"]} for r in damaged]
     assert f"damaged input: {skipped} undecodable frame(s) skipped" in proc.stdout
 
 
-@pytest.mark.parametrize("name, start, end", [("one-by-one-person-detection.mp4", 0.40, 0.42),
-                                              ("traffic_frames.mp4", 0.45, 0.50)])
+@pytest.mark.parametrize("name, start, end", [
+    pytest.param("one-by-one-person-detection.mp4", 0.40, 0.42, marks=pytest.mark.slow),  # 1394 frames, 3 times
+    ("traffic_frames.mp4", 0.45, 0.50)])
 def test_damaged_h264_clips_of_the_zoo_are_read_as_far_as_ffmpeg_reads_them(zoo, tmp_path, name, start, end):
     from edge.sources import open_file
 
