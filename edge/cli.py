@@ -48,9 +48,11 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 def no_task_error(path, info) -> ConfigError:
     """The error for a model no row of the recognition table takes: it names the outputs seen."""
+    from .tasks import task_names
+
     why = info.plan.recognised_by if info.plan else "its metadata and structure do not say what task it does"
     return ConfigError(f"{path}: cannot tell how to decode this model: {why}; give --task "
-                       f"detect|pose|segment|enhance|classify if one of the decoders fits (docs/models.md lists the "
+                       f"{task_names()} if one of the decoders fits (docs/models.md lists the "
                        f"supported families)")
 
 

@@ -279,6 +279,19 @@ def _match_segmenter(mf: ModelFile, hints: Hints) -> Match | None:
     return None
 
 
+def _match_probability_segmenter(mf: ModelFile, hints: Hints) -> Match | None:
+    outs, inp = _outs(mf), _input(mf)
+    if len(outs) != 1 or len(inp.shape) != 4 or inp.dtype != "float32" or hints.label_files:
+        return None
+    out = outs[0]
+    if out.shape == (1, inp.shape[1], inp.shape[2], 1) and _producer(mf, out) == "LOGISTIC":
+        return Match({"kind": "probability"}, ((out.name, "segmentation_probability", out.shape),),
+                     f"one output {list(out.shape)} at the input's size made by a final LOGISTIC (a foreground "
+                     f"probability, e.g. MediaPipe's selfie segmenter)", ("background", "person"),
+                     "the family (class 1 = probability > 0.5)")
+    return None
+
+
 def _match_classifier(mf: ModelFile, hints: Hints) -> Match | None:
     outs = _outs(mf)
     if len(outs) == 1 and len(outs[0].shape) == 2 and outs[0].shape[0] == 1 and outs[0].shape[1] >= 2 \
@@ -415,6 +428,11 @@ FAMILIES: tuple[Family, ...] = (
                       + _TFLITE_SUPPORT_RESIZE),
            MINUS_ONE_ONE.because("DeepLab (TF models research/deeplab) takes (x - 127.5) / 127.5"),
            upstream="tflite-support ImageSegmenter; pycoral examples/semantic_segmentation.py"),
+    Family("selfie_segmenter", "segment", "one float output [1, H, W, 1] at the input's H x W from a final "
+           "LOGISTIC (a person / foreground probability)", _match_probability_segmenter,
+           Resize(why="MediaPipe's ImageSegmenter stretches the whole image to the input (no aspect kept)"),
+           ZERO_ONE.because("MediaPipe's selfie segmentation graph feeds 0..1"),
+           upstream="MediaPipe Tasks ImageSegmenter (selfie_segmentation_landscape)"),
     Family("classifier", "classify", "one output [1, C], C >= 2 (MobileNet-style image classifier)",
            _match_classifier,
            Resize(interpolation="area",

@@ -20,7 +20,7 @@ from .model_checks import check_labels_cover, check_on_label
 from .pipeline_config import ModelSpec
 from .preprocess import Transform
 from .results import Detections
-from .tasks import adapter_for
+from .tasks import adapter_for, task_names
 
 
 @dataclass
@@ -47,7 +47,7 @@ class _Stage:
         if not task:
             why = self.engine.info.plan.recognised_by if self.engine.info.plan else "its metadata does not say"
             raise ConfigError(f"{spec.path}: cannot tell how to decode this model: {why}; "
-                              f"give --task detect|pose|segment|enhance|classify if one of the decoders fits (in a "
+                              f"give --task {task_names()} if one of the decoders fits (in a "
                               f"config file: task = '...' for model {spec.name!r}; docs/models.md lists the "
                               f"supported families)")
         self.task = task

@@ -90,6 +90,25 @@ def deeplab(zoo: Path) -> list[str]:
     return out
 
 
+def selfie(zoo: Path) -> list[str]:
+    """MediaPipe ImageSegmenter's category masks (0 = person) for the selfie landscape model (second set)."""
+    engine = Engine(zoo / "models/selfie_segmentation_landscape.tflite", threads=2)
+    agree, ious = [], []
+    names = ("pose_image1.png", "pose_image2.jpeg", "pose_image3.jpeg", "astronaut.png", "classroom_f20.png",
+             "store_aisle_f66.png", "table.jpg")
+    for name in names:
+        seg, _ = engine.run_frame(cv2.imread(str(zoo / "images" / name)), adapter_for("segment"), {})
+        stem = name.rsplit(".", 1)[0]
+        up = cv2.imread(str(zoo / f"expected/mediapipe/masks/selfie_landscape__{stem}_category.png"),
+                        cv2.IMREAD_GRAYSCALE) == 0
+        ours = seg.class_map == 1
+        agree.append(float(np.mean(ours == up)))
+        if up.any():
+            ious.append(float((ours & up).sum() / (ours | up).sum()))
+    return [f"selfie_segmenter {_plan(engine)}: {len(names)} images vs MediaPipe ImageSegmenter: pixels agree "
+            f"min {100 * min(agree):.2f} %, person IoU min {min(ious):.3f} over the {len(ious)} images with a person"]
+
+
 def classifier(zoo: Path) -> list[str]:
     engine = Engine(zoo / "models/mobilenet_v2_1.0_224_quant.tflite", threads=2)
     engine.info = engine.info.with_overrides(labels=read_labels(zoo / "labels/imagenet_labels.txt"),
@@ -154,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--zoo", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "zoo"))
     args = p.parse_args(argv)
     zoo = Path(args.zoo)
-    for part in (ssd, movenet, deeplab, classifier, zero_dce):
+    for part in (ssd, movenet, deeplab, selfie, classifier, zero_dce):
         for line in part(zoo):
             print(line, flush=True)
     return 0

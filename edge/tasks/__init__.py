@@ -1,8 +1,9 @@
 """One adapter per task. The engine runs tensors; an adapter turns tensors into a result and back to JSON.
 
-An adapter is a small object with four pure-ish methods (see ``TaskAdapter``). The task of a model comes
-from its metadata (ours or tflite-support's) or from its structure for well-known third-party families;
-``adapter_for(task)`` returns the adapter. Later tasks register themselves here in ``_ADAPTERS``.
+Each task module has a pure ``decode(outputs, info, transform, options)`` (``Engine.run`` gives the
+outputs and the transform); its adapter, a small object (see ``TaskAdapter``), wraps it for the pipeline
+with JSON and rendering. The task of a model comes from its metadata (ours) or from the recognition table
+(``edge.families``); ``adapter_for(task)`` returns the adapter. Later tasks register themselves in ``_ADAPTERS``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ _ADAPTERS: dict[str, str] = {
     "classify": "edge.tasks.classify:ADAPTER",
     "landmarks": "edge.tasks.landmarks:ADAPTER",
 }
+
+
+def task_names() -> str:
+    """The tasks this runtime decodes, as ``a|b|c`` for messages."""
+    return "|".join(sorted(_ADAPTERS))
 
 
 def adapter_for(task: str) -> TaskAdapter:

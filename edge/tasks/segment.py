@@ -107,7 +107,7 @@ def render_side_by_side(frame_bgr: np.ndarray, result: Segmentation) -> np.ndarr
 
 
 def _pick_output(outputs: dict[str, np.ndarray], info) -> np.ndarray:
-    for role in ("segmentation_logits", "segmentation_classes"):
+    for role in ("segmentation_logits", "segmentation_classes", "segmentation_probability"):
         if any(o.role == role for o in info.outputs):
             return outputs[info.output(role).name]
     if len(outputs) != 1:
@@ -122,8 +122,10 @@ def decode(outputs, info, transform: Transform, options: dict) -> Segmentation:
     if view not in VIEWS:
         raise ConfigError(f"--seg-view {view!r}: expected one of {', '.join(VIEWS)}")
     output = _pick_output(outputs, info)
-    class_map = class_map_at_frame(output, transform)
-    fractions = class_fractions(class_map, max(num_output_classes(output), len(info.labels)))
+    probability = info.decode.get("kind") == "probability"
+    class_map = class_map_at_frame(output, transform, "probability" if probability else None)
+    classes = 2 if probability else num_output_classes(output)
+    fractions = class_fractions(class_map, max(classes, len(info.labels)))
     return Segmentation(class_map, fractions, info.labels, view)
 
 

@@ -6,6 +6,9 @@ Two output kinds:
   and the arg-max is taken there, so class borders are as smooth as the frame allows.
 * a class map ``[1, h, w]`` or ``[1, h, w, 1]`` (the model ends in ArgMax): resampled with
   **nearest neighbour**, since class indices cannot be interpolated.
+* a foreground probability ``[1, h, w, 1]`` (the model ends in a sigmoid; decode kind "probability", e.g.
+  MediaPipe's selfie segmenter): resampled **bilinearly** to the frame, then class 1 where it is > 0.5,
+  class 0 elsewhere, as MediaPipe's ImageSegmenter resizes its confidence mask and thresholds it.
 
 The output grid is taken to cover the whole model input; ``Transform`` (edge.preprocess) says where the
 frame lies in the model input (stretched or letterboxed), so both kinds land on the right frame pixels.
@@ -50,12 +53,21 @@ def _warp(src: np.ndarray, matrix: np.ndarray, size: tuple[int, int], interpolat
     return cv2.warpAffine(src, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
 
 
-def class_map_at_frame(output: np.ndarray, transform: Transform) -> np.ndarray:
-    """Model output -> (frame_h, frame_w) int32 class indices (see the module docstring for the method)."""
-    kind = output_kind(output)
+def class_map_at_frame(output: np.ndarray, transform: Transform, kind: str | None = None) -> np.ndarray:
+    """Model output -> (frame_h, frame_w) int32 class indices (see the module docstring for the method).
+    ``kind``: "probability" for a 1-channel foreground probability; None: from the shape."""
+    if kind not in (None, "probability"):
+        raise MetadataError(f"unknown segmentation output kind {kind!r}; expected 'probability' or none")
+    shape = np.shape(output)
+    if kind == "probability" and not (len(shape) == 4 and shape[0] == 1 and shape[3] == 1):
+        raise MetadataError(f"a probability segmentation output must be [1, H, W, 1], got shape {list(shape)}")
+    kind = kind or output_kind(output)
     out = np.asarray(output)[0]
     fw, fh = transform.frame_size
     matrix = frame_to_output_affine(transform, out.shape[:2])
+    if kind == "probability":
+        prob = _warp(np.ascontiguousarray(out[..., 0], dtype=np.float32), matrix, (fw, fh), cv2.INTER_LINEAR)
+        return (prob > 0.5).astype(np.int32)
     if kind == "classes":
         classes = np.rint(out.reshape(out.shape[:2])).astype(np.int32)
         if classes.size and int(classes.min()) < 0:

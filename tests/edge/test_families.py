@@ -33,6 +33,23 @@ FIRST_SET = {
     "movenet_single_pose_lightning_ptq.tflite": ("movenet_single", "pose", "linear", 0),
 }
 NEGATIVE = {"invalid_model_invoking_error.tflite", "face_landmark_with_attention_CUSTOMOP_NEGATIVE.tflite"}
+# second zoo set: file -> (family, task); None: no row takes it (edge run names its outputs)
+SECOND_SET = {
+    "yolov8n_int8_320.tflite": ("ultralytics", "detect"),
+    "yolo11n_int8_nchw_litert.tflite": ("ultralytics", "detect"),
+    "yolo26n_int8_320_end2end.tflite": ("ultralytics", "detect"),
+    "yolov5nu_full_integer_quant.tflite": ("ultralytics", "detect"),
+    "yolo11n-pose_int8.tflite": ("ultralytics", "detect"),
+    "yolo11n-seg_int8_nms.tflite": ("ultralytics", "detect"),
+    "yolov5n_uint8_anchors.tflite": ("yolov5_anchors", "detect"),
+    "face_detection_full_range.tflite": ("mediapipe_ssd", "detect"),
+    "face_detection_full_range_sparse.tflite": ("mediapipe_ssd", "detect"),
+    "palm_detection_lite.tflite": ("mediapipe_ssd", "detect"),
+    "hand_landmark_lite.tflite": ("mediapipe_landmarks", "landmarks"),
+    "face_landmark.tflite": ("mediapipe_landmarks", "landmarks"),
+    "pose_landmark_full.tflite": ("mediapipe_landmarks", "landmarks"),
+    "selfie_segmentation_landscape.tflite": ("selfie_segmenter", "segment"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +67,46 @@ def test_first_set_family_task_and_plan(zoo, name):
     assert info.input.interpolation == interpolation == family_named(family).resize.interpolation
     assert len(info.labels) == n_labels
     assert not info.plan.assumed  # every first-set model's normalisation has a source
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_SET))
+def test_second_set_family_and_task(zoo, name):
+    family, task = SECOND_SET[name]
+    info = model_info(read_model_file(zoo / "models" / name))
+    assert (info.family, info.task) == (family, task)
+    assert info.plan.resize.mode == family_named(family).resize.mode
+    assert not info.plan.assumed
+
+
+def test_unrecognised_model_run_error_lists_the_known_tasks(tmp_path, cli):
+    model = mean_model(tmp_path / "two.tflite", outputs=2, names=("left", "right"))
+    proc = cli("run", "--model", str(model), "--source", "synthetic://?fps=30", "--sink", "null://",
+               "--max-frames", "1")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no row of the recognition table matches its outputs (left [1, 3], right [1, 3])" in proc.stderr
+    assert "give --task classify|detect|enhance|landmarks|pose|segment" in proc.stderr
+
+
+SELFIE_IMAGES = ("pose_image1.png", "pose_image2.jpeg", "pose_image3.jpeg", "astronaut.png", "store_aisle_f66.png",
+                 "table.jpg")
+
+
+def test_selfie_segmenter_matches_mediapipe_image_segmenter(zoo):
+    """MediaPipe Tasks' category masks (0 = person) for the selfie landscape model, at image resolution."""
+    engine = Engine(zoo / "models/selfie_segmentation_landscape.tflite", threads=2)
+    assert (engine.info.family, engine.info.task, engine.info.input.resize) == ("selfie_segmenter", "segment", "stretch")
+    assert engine.info.plan.normalisation.range() == (0.0, 1.0)
+    for name in SELFIE_IMAGES:
+        frame = cv2.imread(str(zoo / "images" / name))
+        seg, _ = engine.run_frame(frame, adapter_for("segment"), {})
+        stem = name.rsplit(".", 1)[0]
+        upstream = cv2.imread(str(zoo / f"expected/mediapipe/masks/selfie_landscape__{stem}_category.png"),
+                              cv2.IMREAD_GRAYSCALE) == 0
+        ours = seg.class_map == 1
+        assert ours.shape == upstream.shape
+        assert np.mean(ours == upstream) >= 0.985, name
+        assert abs(ours.mean() - upstream.mean()) < 0.01, name
+        assert seg.label(1) == "person"
 
 
 def test_every_zoo_model_is_recognised_or_named_unknown_with_its_outputs(zoo):
