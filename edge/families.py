@@ -383,7 +383,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("ultralytics", "detect", "Ultralytics metadata appended to the file (metadata.json or temp_meta.txt "
            "in a zip): names, imgsz, task, kpt_shape, end2end", _match_ultralytics_kind("ultralytics"),
            Resize("letterbox", "linear", 114, "Ultralytics LetterBox: centred, pad 114, cv2.INTER_LINEAR"),
-           ZERO_ONE.because("Ultralytics: RGB / 255; integer inputs quantized from it by truncation, as upstream"),
+           ZERO_ONE.because("Ultralytics: RGB / 255"),
            decoder="edge.tasks.yolo", upstream="ultralytics YOLO(...).predict (see the yolo section below)"),
     Family("yolov5_anchors", "detect", "one output [1, 3 x cells at strides 8/16/32, 5 + C], no metadata (classic "
            "YOLOv5)", _match_ultralytics_kind("yolov5_anchors"),

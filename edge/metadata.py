@@ -259,7 +259,8 @@ def _with_own_reader_plan(info: ModelInfo, family: Family, match: Match) -> Mode
     resize = Resize(spec.resize, spec.interpolation, spec.pad_value, family.resize.why)
     why = family.float_input.why if family.float_input else f"{family.name} reader"
     if spec.dtype in ("uint8", "int8") and spec.scale:
-        why += f"; then quantized to the {spec.dtype} input ({spec.rounding} rounding)"
+        how = "truncated, as upstream" if spec.rounding == "truncate" else "rounded to nearest"
+        why += f"; then quantized to the {spec.dtype} input ({how})"
     norm = Normalisation(spec.mean, spec.std, why)
     plan = Plan(family.name, info.task, match.why, family.decoder_module, resize, norm)
     return replace(info, plan=plan)

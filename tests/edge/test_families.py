@@ -222,6 +222,10 @@ def test_pipeline_toml_input_range(tmp_path, tiny_classifier):
     config = load_config(toml)
     assert config.models[0].normalisation.range() == (0.0, 1.0)
     assert config.models[1].normalisation.mean == (10.0,) * 3 and config.models[1].normalisation.std == (2.0, 4.0, 5.0)
+    from edge.pipeline_config import models_from_entries, parse_model_option
+
+    (spec,) = models_from_entries([parse_model_option(f"{tiny_classifier},input_range=-1..1")], "--model")
+    assert spec.normalisation.range() == (-1.0, 1.0)
     toml.write_text(f'[[model]]\npath = "{tiny_classifier}"\ninput_range = [1, 0]\n')
     with pytest.raises(ConfigError, match=r"p.toml: model 1: input_range .*LOW must be below HIGH"):
         load_config(toml)
