@@ -97,6 +97,10 @@ def test_events_with_snapshots_and_complete_clips(run):
         assert full is not None and full.shape == (432, 768, 3)
         x0, y0, x1, y1 = e["box"]
         assert crop is not None and crop.shape[1] <= 1.2 * (x1 - x0) + 2 and crop.shape[0] <= 1.2 * (y1 - y0) + 2
+    # the overlay of a full snapshot: the zone outline (BGR 0, 200, 255) and the line (255, 0, 255) are drawn
+    full = cv2.imread(str(out / "events" / by_type["cross"][0]["snapshot"])).astype(int)
+    near = lambda bgr: int((abs(full - bgr).sum(axis=2) < 60).sum())  # noqa: E731
+    assert near((0, 200, 255)) > 500 and near((255, 0, 255)) > 500, (near((0, 200, 255)), near((255, 0, 255)))
     clips = sorted((out / "events" / "clips").glob("*.mp4"))
     assert {e["clip"] for e in events} == {f"clips/{p.name}" for p in clips}
     assert not list((out / "events" / "clips").glob(".*"))  # no partial file left
