@@ -9,13 +9,16 @@ Declared in the pipeline TOML:
     classes = ["person"]        # labels counted here (default: every class)
     dwell = 5.0                 # seconds inside before a "dwell" event (default: no dwell events)
     anchor = "bottom"           # the point of a box that must be inside: "bottom" centre (default) or "center"
+    inertia = 3                 # frames in a row inside (outside) before a track enters (exits); default 1
 
     [[line]]
     name = "entry"
     points = [[320, 0], [320, 480]]   # a -> b; crossing from the left of a->b to its right counts "in"
     classes = ["person"]
 
-A track is inside a zone when its anchor point is. ``ZoneCounter.update(tracks, t)`` takes the confirmed
+A track is inside a zone when its anchor point is; with ``inertia = N`` it must be inside (outside) N frames
+in a row before it enters (exits), so a box that jitters across the border (a person whose feet touch the
+frame's edge) does not enter and exit on alternate frames. ``ZoneCounter.update(tracks, t)`` takes the confirmed
 tracks matched on this frame and returns the state (``inside``/``in``/``out`` per zone, dwell seconds per
 track inside, ``in``/``out`` per line) plus the frame's events: ``enter`` and ``exit`` (a zone), ``cross``
 (a line, with ``direction`` in/out) and ``dwell`` (once per visit, when a track has been inside ``dwell``
@@ -30,7 +33,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-_ZONE_KEYS = {"name", "points", "units", "classes", "dwell", "anchor"}
+_ZONE_KEYS = {"name", "points", "units", "classes", "dwell", "anchor", "inertia"}
 _LINE_KEYS = {"name", "points", "units", "classes", "anchor"}
 
 
@@ -42,6 +45,7 @@ class Zone:
     classes: tuple[str, ...] | None = None  # None: every class
     dwell: float | None = None
     anchor: str = "bottom"
+    inertia: int = 1  # consecutive frames on the other side before a track enters or exits
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,11 @@ def parse_zones(entries, where: str) -> list[Zone]:
         dwell = entry.get("dwell")
         if dwell is not None and (isinstance(dwell, bool) or not isinstance(dwell, (int, float)) or dwell <= 0):
             raise ConfigError(f"{here}: dwell must be a positive number of seconds, got {dwell!r}")
+        inertia = entry.get("inertia", 1)
+        if isinstance(inertia, bool) or not isinstance(inertia, int) or not 1 <= inertia <= 1000:
+            raise ConfigError(f"{here}: inertia must be a whole number of frames 1..1000, got {inertia!r}")
         zones.append(Zone(name, _points(entry, here, None, units), units == "normalized", classes,
-                          float(dwell) if dwell is not None else None, anchor))
+                          float(dwell) if dwell is not None else None, anchor, inertia))
     return zones
 
 
@@ -182,6 +189,7 @@ def anchor_point(box, anchor: str) -> tuple[float, float]:
 class _ZoneState:
     entered: dict[int, float] = field(default_factory=dict)  # track id -> time it entered
     dwelled: set[int] = field(default_factory=set)  # tracks whose dwell event has been sent this visit
+    streak: dict[int, int] = field(default_factory=dict)  # frames in a row a track has been on the other side
     count_in: int = 0
     count_out: int = 0
 
@@ -220,15 +228,24 @@ class ZoneCounter:
             seen = set()
             for o, ins in zip(here, inside):
                 seen.add(o.track_id)
-                if ins and o.track_id not in st.entered:
+                if bool(ins) == (o.track_id in st.entered):
+                    st.streak.pop(o.track_id, None)
+                    continue
+                st.streak[o.track_id] = st.streak.get(o.track_id, 0) + 1
+                if st.streak[o.track_id] < zone.inertia:
+                    continue
+                del st.streak[o.track_id]
+                if ins:
                     st.entered[o.track_id] = t
                     st.count_in += 1
                     events.append(_event("enter", o, t, zone=zone.name))
-                elif not ins and o.track_id in st.entered:
+                else:
                     dwell = t - st.entered.pop(o.track_id)
                     st.dwelled.discard(o.track_id)
                     st.count_out += 1
                     events.append(_event("exit", o, t, zone=zone.name, dwell_s=round(dwell, 2)))
+            for tid in [tid for tid in st.streak if tid not in alive]:
+                del st.streak[tid]
             for tid in [tid for tid in st.entered if tid not in alive]:  # dropped by the tracker while inside
                 dwell = t - st.entered.pop(tid)
                 st.dwelled.discard(tid)

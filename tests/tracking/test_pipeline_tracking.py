@@ -102,3 +102,34 @@ def test_quota_removes_the_oldest_clips_first(tmp_path):
     for p in clips:
         cap = cv2.VideoCapture(str(p))
         assert cap.read()[0] and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 11
+
+
+@pytest.mark.parametrize("text, words", [
+    ("1,-1,10,10,20,40,0.9\n2,-1,10,x,20,40,0.9\n", "det.txt:2: '2,-1,10,x,20,40,0.9' is not"),
+    ("1,-1,10,10,20,40\n", "det.txt:1: 6 fields; expected at least 7"),
+    ("0,-1,10,10,20,40,0.9\n", "det.txt:1: frame '0' must be an integer from 1"),
+    ("1,-1,10,10,0,40,0.9\n", "det.txt:1: width and height must be positive"),
+])
+def test_edge_track_names_the_bad_line(tmp_path, text, words):
+    det = tmp_path / "det.txt"
+    det.write_text(text)
+    proc = run_cli("track", "--detections", str(det), "--out", str(tmp_path / "t.txt"))
+    assert proc.returncode == 2 and words in proc.stderr, proc.stderr
+    assert not (tmp_path / "t.txt").exists()
+
+
+def test_edge_track_writes_mot_lines_with_ids(tmp_path):
+    det = tmp_path / "det.txt"
+    # two objects moving right for 10 frames, frame 6 empty (frames without lines still count)
+    lines = [f"{f},-1,{10 + 5 * f},20,30,60,0.9,-1,-1,-1\n{f},-1,{300 - 5 * f},200,30,60,0.8,-1,-1,-1\n"
+             for f in range(1, 11) if f != 6]
+    det.write_text("".join(lines))
+    out = tmp_path / "tracks.txt"
+    proc = run_cli("track", "--detections", str(det), "--out", str(out), "--set", "max_lost=3")
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split(",") for line in out.read_text().splitlines()]
+    assert {int(r[0]) for r in rows} == set(range(1, 11)) - {6}
+    by_id = {}
+    for r in rows:
+        by_id.setdefault(int(r[1]), []).append(float(r[3]))
+    assert sorted(by_id) == [1, 2] and by_id[1] == [20.0] * 9 and by_id[2] == [200.0] * 9

@@ -36,6 +36,20 @@ def test_zone_enter_dwell_exit_and_counts():
     assert state["zones"]["door"] == {"inside": 0, "in": 1, "out": 1, "dwell_s": {}}
 
 
+def test_inertia_stops_a_jittering_box_from_entering_and_exiting_on_alternate_frames():
+    def walk():  # the bottom edge flickers across the zone's top border (y = 100) for 12 frames, then stays in
+        return [[walker(1, 200, 98 if f % 2 else 103)] for f in range(12)] + [[walker(1, 200, 150)] for _ in range(5)]
+
+    points = [[100, 100], [300, 100], [300, 300], [100, 300]]
+    jumpy = ZoneCounter(parse_zones([{"name": "z", "points": points}], "t"), [])
+    steady = ZoneCounter(parse_zones([{"name": "z", "points": points, "inertia": 3}], "t"), [])
+    state_jumpy, events_jumpy = run(jumpy, walk())
+    state_steady, events_steady = run(steady, walk())
+    assert state_jumpy["zones"]["z"]["in"] == 7 and len(events_jumpy) == 13
+    assert [e["type"] for e in events_steady] == ["enter"] and state_steady["zones"]["z"]["inside"] == 1
+    assert events_steady[0]["time_s"] == 1.4  # the third frame in a row inside (frames 12, 13, 14)
+
+
 def test_zone_per_class_and_lost_track_exits():
     zone = parse_zones([{"name": "z", "points": [[0, 0], [1, 0], [1, 1], [0, 1]], "units": "normalized",
                          "classes": ["person"]}], "t.toml")
@@ -92,6 +106,7 @@ def test_normalised_points_follow_the_frame_size():
     ('[[zone]]\nname = "a"\npoints = [[0, 0], [9, 0], [9, 9]]\n[[line]]\nname = "a"\npoints = [[0, 0], [5, 5]]',
      "line 1: name 'a' is used twice"),
     ('[[line]]\nname = "l"\npoints = [[0, 0], [5, 5]]\nanchor = "top"', "anchor = 'top'"),
+    ('[[zone]]\nname = "a"\npoints = [[0, 0], [9, 0], [9, 9]]\ninertia = 0', "inertia must be a whole number of frames"),
     ('[tracker]\nmax_lost = 2.5', "[tracker]: max_lost must be an integer >= 0, got 2.5"),
     ('[tracker]\nmodel = 3', "[tracker]: model must name a [[model]]"),
     ('[tracker]\nspeed = 3', "[tracker]: unknown key(s) speed"),
