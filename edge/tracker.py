@@ -12,7 +12,7 @@ Each frame, ``Tracker.update(boxes, scores, class_ids)`` returns one track id pe
    IoU >= ``tentative_match_iou``; a tentative track missed once is dropped.
 5. High-score detections still unmatched with score >= ``new_track_score`` start tentative tracks.
 6. A confirmed track that is not matched becomes lost; lost for more than ``max_lost`` frames, it is removed.
-   A lost track matched again in step 2 gets its old id back.
+   A lost track matched again (step 2, high-score detections only) is confirmed again with its old id.
 
 With ``per_class`` (the default) a track only matches detections of its own class; otherwise classes are
 ignored in matching and a track keeps the class it started with.
@@ -142,11 +142,11 @@ class Tracker:
         ctx = (iou, scores, det_of)
         high = np.nonzero(scores >= cfg.high_score)[0]
         low = np.nonzero((scores >= cfg.low_score) & (scores < cfg.high_score))[0]
-        # 1. confirmed + lost vs high
+        # 2. confirmed + lost vs high
         high = self._associate(np.nonzero(state | lost)[0], high, ctx, cfg.match_iou, cfg.fuse_score)
-        # 2. confirmed (not lost) still unmatched vs low
+        # 3. confirmed (not lost) still unmatched vs low
         self._associate(np.nonzero(state & (det_of < 0))[0], low, ctx, cfg.low_match_iou, False)
-        # 3. tentative vs high left
+        # 4. tentative vs high left
         tentative = np.nonzero(~state & ~lost)[0]
         high = self._associate(tentative, high, ctx, cfg.tentative_match_iou, cfg.fuse_score)
         matched = np.nonzero(det_of >= 0)[0]
