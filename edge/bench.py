@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .cli import Command
 from .errors import ConfigError
+from .schema import Field, check_args
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
@@ -100,13 +101,25 @@ def _accuracy(model: Path, task: str | None, threads: int, delegate: str, folder
     return evaluate(Engine(model, threads=threads, delegate=delegate), adapter_for(task), folder)
 
 
+# Ranges of the numeric options, checked before any model or board file is read.
+OPTION_FIELDS = (
+    Field("runs", int, min=1, max=1_000_000),
+    Field("warmup", int, min=0, max=1_000_000),
+    Field("frames", int, min=1, max=10_000_000),
+    Field("delegate", str, check=lambda v: __import__("edge.pipeline_config").pipeline_config.delegate_check(v)),
+)
+
+
 def run_bench(args) -> dict:
     from . import bench_model, bench_system
     from .bench_compare import compare
     from .runtime import load_runtime
 
-    if args.runs < 1 or args.warmup < 0:
-        raise ConfigError(f"--runs must be >= 1 and --warmup >= 0, got {args.runs} and {args.warmup}")
+    check_args(args, OPTION_FIELDS)
+    if args.source:
+        from .uri_options import check_source_uri
+
+        check_source_uri(args.source)
     models = _models(args)
     profile, board_note = resolve_board(args)
     facts = bench_system.system_facts(args.root)

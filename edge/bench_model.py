@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, EdgeError
+from .schema import MAX_THREADS
 
 
 @dataclass
@@ -43,8 +44,8 @@ def parse_threads(text: str | None, cores: int) -> list[int]:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise ConfigError(f"--threads {text!r}: expected comma-separated integers like 1,2,4") from None
-    if not values or min(values) < 1:
-        raise ConfigError(f"--threads {text!r}: every value must be 1 or more")
+    if not values or min(values) < 1 or max(values) > MAX_THREADS:
+        raise ConfigError(f"--threads {text!r}: every value must lie in 1..{MAX_THREADS} (4 per CPU, at least 64)")
     return sorted(set(values))
 
 

@@ -111,6 +111,9 @@ def check_service(prefix: Path, release: Path, min_uptime: float) -> str:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from .schema import Field, check_args
+
+    check_args(args, (Field("min_uptime", float, min=0, max=86400 * 365),))
     prefix = Path(os.path.expanduser(args.prefix)).resolve()
     release = Path(args.release).resolve() if args.release else (prefix / "current")
     try:

@@ -159,11 +159,11 @@ def measure(args) -> list[tuple[str, str, str]]:
 
 
 def _main(args: argparse.Namespace) -> int:
-    for name in ("threads", "frames", "rounds"):
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name} must be 1 or more, got {getattr(args, name)}")
-    if args.live_seconds <= 0:
-        raise ConfigError(f"--live-seconds must be positive, got {args.live_seconds}")
+    from .schema import Field, check_args, threads_field
+
+    check_args(args, (threads_field(), Field("frames", int, min=1, max=10_000_000),
+                      Field("rounds", int, min=1, max=1000),
+                      Field("live_seconds", float, above=0, max=86400, expect="seconds > 0 and <= 86400")))
     for flag, path in (("--model", args.model), ("--clip", args.clip)):
         if not Path(path).is_file():
             raise ConfigError(f"{flag} {path}: no such file")

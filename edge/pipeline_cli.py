@@ -18,7 +18,7 @@ from pathlib import Path
 from .cli import Command
 from .errors import ConfigError, SinkError
 from .input_options import add_input_arguments, normalisation_from_args
-from .pipeline_config import _anchors_check, delegate_check
+from .pipeline_config import _anchors_check, _task_check, delegate_check
 from .schema import Field, check_args, threads_field
 from .task_options import add_task_arguments, task_options
 from .uri_options import check_uris
@@ -73,6 +73,8 @@ RUN_FIELDS = (
     Field("label_offset", int, min=0, max=100000),
     Field("top_k", int, min=1, max=100000),
     Field("anchors", str, check=_anchors_check),
+    Field("task", str, check=_task_check),
+    Field("labels", str, check=lambda p: None if Path(p).is_file() else "an existing labels file, one label per line"),
 )
 
 

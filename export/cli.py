@@ -6,6 +6,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
+
+from edge.errors import EdgeError
+from edge.schema import Field, check_args, threads_field
 
 from .errors import ExportError
 from .formats import FORMATS, parse_formats
@@ -42,6 +46,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Types and ranges of the options, checked before TensorFlow is imported or anything is converted.
+OPTION_FIELDS = (
+    Field("calib_samples", int, min=1, max=100000),
+    threads_field(),
+    Field("parity_images", int, min=1, max=100000),
+    Field("eval_images", int, min=1, max=10_000_000),
+    Field("sparsity", float, above=0, max=0.999, expect="a share strictly between 0 and 1"),
+    Field("clusters", int, min=2, max=65536),
+    Field("finetune_steps", int, min=0, max=10_000_000),
+    Field("finetune_lr", float, above=0, max=10.0, expect="a learning rate > 0 and <= 10"),
+    Field("qat_lr", float, above=0, max=10.0, expect="a learning rate > 0 and <= 10"),
+    Field("prune_frequency", int, min=1, max=100000),
+    Field("prune_dense_share", float, min=0.0, max=0.999, expect="a share in [0, 1)"),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["report"]:  # `python -m export report RUN`: score the variants already exported
@@ -50,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         return report_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
+        if not (Path(args.run) / "run.json").is_file():
+            raise ExportError(f"{args.run}: not a run folder (no run.json); expected a folder written by "
+                              f"`python -m train`")
+        check_args(args, OPTION_FIELDS)
         from .optimize import OptimizeOptions, parse_modes
         from .targets import formats_for, parse_targets
 
@@ -88,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                                 evaluate=not args.no_eval, eval_images=args.eval_images, optimize=modes,
                                 optimize_options=opt, targets=targets, min_runtime=args.min_runtime)
         report = export_run(args.run, options)
-    except ExportError as exc:
+    except (ExportError, EdgeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(report))
