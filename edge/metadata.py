@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import MetadataError
+from .errors import ConfigError, MetadataError
 from .families import (
     EDGEVISION_KEY, SSD_POSTPROCESS_OP, SSD_ROLES, ZERO_ONE, Family, Hints, Match, Normalisation, Plan, Resize,
     recognise, shapes,
@@ -100,6 +100,10 @@ class ModelInfo:
         info = self
         if labels is not None:
             info = replace(info, labels=tuple(labels), labels_source=labels_source)
+        if task is not None and task != info.task and info.decode.get("kind") in ("ultralytics", "yolov5_anchors"):
+            what = f"Ultralytics {info.decode.get('head')}" if info.decode["kind"] == "ultralytics" else "YOLOv5"
+            raise ConfigError(f"{info.path}: this {what} export runs as task {info.task!r} (its detections carry "
+                              f"the keypoints or instance masks); leave out --task {task}")
         if task is not None:
             info = replace(info, task=task)
             if info.plan is not None and info.plan.task != task:

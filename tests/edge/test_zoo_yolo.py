@@ -198,3 +198,13 @@ def test_reference_kernels_drift_no_more_than_upstreams(cli, zoo, tmp_path, stem
         extra = [b for b in bad if b.startswith("extra")]
         assert len(missed) <= drift[image]["unmatched_expected"], (image, missed)
         assert len(extra) <= drift[image]["extra_in_ref"], (image, extra)
+
+
+def test_another_task_is_refused_with_the_reason(cli, zoo, tmp_path):
+    proc = cli("run", "--model", str(zoo / "models/yolo11n-pose_int8.tflite"), "--task", "pose", "--source",
+               f"file://{zoo / 'images/pose_image3.jpeg'}", "--sink", "null://")
+    assert proc.returncode == 2
+    assert "Ultralytics pose export runs as task 'detect'" in proc.stderr and "leave out --task pose" in proc.stderr
+    proc = cli("run", "--model", str(zoo / "models/yolo11n-pose_int8.tflite"), "--task", "detect", "--source",
+               f"file://{zoo / 'images/pose_image3.jpeg'}", "--sink", f"jsonl://{tmp_path / 'p.jsonl'}")
+    assert proc.returncode == 0, proc.stderr  # naming its own task is fine
