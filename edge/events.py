@@ -12,7 +12,8 @@ Writes into DIR:
   exists only around events.
 
 A clip is written under a temporary name (``clips/.<stamp>.partial.mp4``), read back, and renamed when complete,
-so a file named ``*.mp4`` is always whole. ``max_mb=`` bounds the disk use of clips and snapshots together:
+so a file named ``*.mp4`` is always whole; a partial file left by a run that died is deleted when the sink
+opens again. ``max_mb=`` bounds the disk use of clips and snapshots together:
 after each finished clip or snapshot the oldest clips are deleted first (then the oldest snapshots) until
 the total fits; a clip being written is never touched. The event lines stay (they are small); a line may name
 a clip that the quota has since deleted.
@@ -31,6 +32,7 @@ import cv2
 import numpy as np
 
 from .errors import SinkError
+from .safe_write import make_durable
 from .segments import parse_duration
 from .sinks import Sink, SinkItem
 
@@ -50,6 +52,8 @@ class EventSink(Sink):
             (folder / "snapshots").mkdir(parents=True, exist_ok=True)
             if self.clips_on:
                 (folder / "clips").mkdir(exist_ok=True)
+                for stale in (folder / "clips").glob(".*.partial.mp4"):  # left by a run that died mid-clip:
+                    stale.unlink(missing_ok=True)  # never completable, never playable
             self._fh = open(folder / "events.jsonl", "a", encoding="utf-8")
         except OSError as exc:
             raise SinkError(f"{folder}: cannot create the events folder ({exc.strerror})") from None
@@ -140,6 +144,7 @@ class EventSink(Sink):
         if not readable:
             partial.unlink(missing_ok=True)
             raise SinkError(f"{final}: the clip ({frames} frames) could not be written completely (disk full?)")
+        make_durable(partial)  # the final name only ever points at data that is on the disk
         os.replace(partial, final)
         self.finished.append(final)
         self._enforce_quota()

@@ -89,6 +89,21 @@ def test_clip_holds_pre_roll_and_post_roll_and_events_close_together_share_it(tm
     assert [x["clip"] for x in lines] == [f"clips/{clips[0].name}"] * 2 + [f"clips/{clips[1].name}"]
 
 
+def test_a_partial_clip_left_by_a_dead_run_is_removed_and_finished_ones_kept(tmp_path):
+    (tmp_path / "clips").mkdir()
+    (tmp_path / "clips" / ".20260101-000000-f000010.partial.mp4").write_bytes(b"\0" * 1000)  # no index: dead
+    sink = open_event_sink(f"events://{tmp_path}?post=1s", f"{tmp_path}?post=1s")
+    for f in range(30):
+        sink.write(_item(f, [_ev()] if f == 5 else []))
+    sink.close()
+    sink = open_event_sink(f"events://{tmp_path}?post=1s", f"{tmp_path}?post=1s")  # a restart
+    sink.close()
+    names = sorted(p.name for p in (tmp_path / "clips").iterdir())
+    assert len(names) == 1 and not names[0].startswith(".") and names[0].endswith(".mp4"), names
+    assert int(cv2.VideoCapture(str(tmp_path / "clips" / names[0])).get(cv2.CAP_PROP_FRAME_COUNT)) == 11
+    assert len((tmp_path / "events.jsonl").read_text().splitlines()) == 1  # appended to, never truncated
+
+
 def test_quota_removes_the_oldest_clips_first(tmp_path):
     sink = open_event_sink(f"events://{tmp_path}?post=1s&max_mb=0.05", f"{tmp_path}?post=1s&max_mb=0.05")
     for f in range(300):
