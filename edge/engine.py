@@ -22,7 +22,7 @@ from . import delegates
 from .errors import ConfigError, DelegateError, ModelError
 from .metadata import ModelInfo, model_info
 from .model_file import read_model_file
-from .preprocess import Transform, is_identity_quantization, resize_frame, to_input_tensor
+from .preprocess import Transform, is_identity_quantization, resize_frame, to_color, to_input_tensor
 from .runtime import load_runtime
 from .schema import check_value, threads_field
 
@@ -32,15 +32,16 @@ POSENET_DECODER_OP = "PosenetDecoderOp"  # google-coral/edgetpu src/cpp/posenet
 
 @dataclass
 class Inference:
-    """One run of the model: dequantised outputs, the frame -> input transform, and milliseconds taken."""
+    """One run of the model: dequantised outputs, the frame -> input transform, and milliseconds taken.
+
+    For a rotated region (``Engine.run(frame, region=rect)``, MediaPipe's landmark crops) ``transform`` is
+    None and ``region`` maps points back (``edge.rotated_rect.project``)."""
 
     outputs: dict[str, np.ndarray]
-    transform: Transform
+    transform: Transform | None
     timing: dict[str, float] = field(default_factory=dict)  # "pre" and "infer" ms
-
-    @property
-    def frame_size(self) -> tuple[int, int]:
-        return self.transform.frame_size
+    frame_size: tuple[int, int] = (0, 0)  # (width, height) of the frame given to run
+    region: object = None  # the edge.rotated_rect.RotatedRect the input was cut from, if any
 
 
 class Engine:
@@ -148,12 +149,20 @@ class Engine:
     def output_names(self) -> list[str]:
         return [d["name"] for d in self._outputs]
 
-    def prepare(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, Transform]:
+    def prepare(self, frame_bgr: np.ndarray, region=None) -> tuple[np.ndarray, Transform | None]:
+        """Frame -> (input tensor, frame -> input transform), as the model's plan says (``info.input``).
+        ``region``: a rotated rectangle (edge.rotated_rect.RotatedRect) to cut out instead of resizing the
+        whole frame (bilinear, zero border, as MediaPipe's ImageToTensor); the transform is then None."""
         spec = self.info.input
         if not spec.width or not spec.height:
             raise ModelError(f"{self.path}: the model input {spec.name!r} is not an image [1, H, W, C]")
-        img, transform = resize_frame(frame_bgr, (spec.width, spec.height), spec.resize, spec.color,
-                                      spec.interpolation, spec.pad_value)
+        if region is not None:
+            from .rotated_rect import crop
+
+            img, transform = to_color(crop(frame_bgr, region, (spec.width, spec.height), 0), spec.color), None
+        else:
+            img, transform = resize_frame(frame_bgr, (spec.width, spec.height), spec.resize, spec.color,
+                                          spec.interpolation, spec.pad_value)
         tensor = to_input_tensor(img, spec.dtype, spec.mean, spec.std, spec.scale, spec.zero_point, spec.rounding)
         if spec.layout == "NCHW":
             tensor = np.ascontiguousarray(tensor.transpose(0, 3, 1, 2))
@@ -185,14 +194,16 @@ class Engine:
             out[d["name"]] = value.astype(np.float32, copy=False)
         return out
 
-    def run(self, frame_bgr: np.ndarray) -> Inference:
-        """Frame -> Inference(outputs, transform, timing): prepare (resize, colour, normalise) and invoke."""
+    def run(self, frame_bgr: np.ndarray, region=None) -> Inference:
+        """Frame -> Inference(outputs, transform, timing): prepare (resize or cut ``region``, colour,
+        normalise, quantize) and invoke. Every task runs its model through here."""
         t0 = time.perf_counter()
-        tensor, transform = self.prepare(frame_bgr)
+        tensor, transform = self.prepare(frame_bgr, region)
         t1 = time.perf_counter()
         outputs = self.infer(tensor)
         t2 = time.perf_counter()
-        return Inference(outputs, transform, {"pre": (t1 - t0) * 1000, "infer": (t2 - t1) * 1000})
+        h, w = frame_bgr.shape[:2]
+        return Inference(outputs, transform, {"pre": (t1 - t0) * 1000, "infer": (t2 - t1) * 1000}, (w, h), region)
 
     def run_frame(self, frame_bgr: np.ndarray, adapter, options: dict | None = None):
         """Frame -> (task result in frame pixels, {"pre", "infer", "post"} milliseconds)."""

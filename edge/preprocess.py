@@ -91,6 +91,11 @@ def _resize(img: np.ndarray, size: tuple[int, int], interpolation: str) -> np.nd
     return cv2.resize(img, size, interpolation=flag)
 
 
+def to_color(img: np.ndarray, color: str) -> np.ndarray:
+    """A BGR (or grey) uint8 image in the model's channel order: RGB, BGR or GRAY."""
+    return _to_color(img, color)
+
+
 def _to_color(img: np.ndarray, color: str) -> np.ndarray:
     if img.ndim == 2:
         return img[..., None] if color == "GRAY" else cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)

@@ -26,8 +26,8 @@ import cv2
 import numpy as np
 
 from ..errors import MetadataError
-from ..preprocess import Transform, to_input_tensor
-from ..rotated_rect import (RotatedRect, crop, rect_from_alignment_points, rect_from_box, rotation_from_points,
+from ..preprocess import Transform
+from ..rotated_rect import (RotatedRect, rect_from_alignment_points, rect_from_box, rotation_from_points,
                             transform_rect)
 from .pose_decode import sigmoid
 
@@ -182,17 +182,11 @@ class LandmarksAdapter:
 
     def _run_crop(self, engine, frame_bgr, rect: RotatedRect, family: LandmarkFamily, timing: dict) -> dict:
         info = engine.info
-        spec = info.input
-        t0 = time.perf_counter()
-        img = crop(frame_bgr, rect, (spec.width, spec.height), 0)
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if spec.color == "RGB" else img
-        tensor = to_input_tensor(img, spec.dtype, spec.mean, spec.std, spec.scale, spec.zero_point)
-        t1 = time.perf_counter()
-        outputs = engine.infer(tensor)
+        inference = engine.run(frame_bgr, region=rect)  # the rotated crop, through the model's one run path
         t2 = time.perf_counter()
-        raw = decode_raw(self._ordered(outputs, info), family, info.input_size)
-        timing["pre"] += (t1 - t0) * 1000
-        timing["infer"] += (t2 - t1) * 1000
+        raw = decode_raw(self._ordered(inference.outputs, info), family, info.input_size)
+        timing["pre"] += inference.timing["pre"]
+        timing["infer"] += inference.timing["infer"]
         timing["post"] += (time.perf_counter() - t2) * 1000
         return raw
 
