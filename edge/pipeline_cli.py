@@ -46,7 +46,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                    help="track the first detect model's boxes (ids in the JSON lines and on the overlay); "
                         "optional tracker settings, e.g. --track high_score=0.6,max_lost=20 (docs/tracking.md)")
     p.add_argument("--score", type=float, default=None,
-                   help="minimum detection score (default: the model family's, 0.3; Ultralytics YOLO 0.25)")
+                   help="minimum detection score (default: the model family's, 0.3; Ultralytics YOLO 0.25; "
+                        "MediaPipe detectors 0.5)")
     p.add_argument("--iou", type=float, default=None,
                    help="NMS IoU threshold for raw heads (default: the model family's, 0.5; Ultralytics YOLO 0.7, "
                         "classic YOLOv5 0.45)")

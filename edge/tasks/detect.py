@@ -24,6 +24,9 @@ def decode(outputs: dict[str, np.ndarray], info, transform: Transform, options: 
     family = {k: info.decode[k] for k in DEFAULTS if k in info.decode}  # the model family's defaults
     opts = {**DEFAULTS, **family, **{k: v for k, v in options.items() if v is not None}}
     kind = info.decode.get("kind")
+    if opts.get("anchors") and kind != "ssd_anchors":
+        raise ConfigError(f"{info.path}: anchors = {opts['anchors']!r} applies to MediaPipe SSD-anchor detectors; "
+                          f"this model decodes as {kind!r}")
     if kind in YOLO_KINDS:
         from . import yolo
 

@@ -248,5 +248,8 @@ def recognise(input_size: tuple[int, int], output_shapes: list[tuple[int, ...]])
     if scores[2] != 1 or boxes[1] != scores[1] or boxes[2] < 4 or boxes[2] % 2:
         return None
     cfg = find_config(input_size, boxes[1], boxes[2])
-    return {"kind": "ssd_anchors", "family": "mediapipe_ssd", "anchors": cfg.name if cfg else None,
+    plan = {"kind": "ssd_anchors", "family": "mediapipe_ssd", "anchors": cfg.name if cfg else None,
             "num_anchors": int(boxes[1]), "num_coords": int(boxes[2])}
+    if cfg:
+        plan["score"] = cfg.min_score  # the family default for --score: upstream's min_score_thresh
+    return plan

@@ -132,11 +132,11 @@ def _run(cli, model, folder, tmp_path, *extra) -> dict[str, dict]:
 @pytest.mark.parametrize("model", ["face_detection_full_range", "face_detection_full_range_sparse"])
 def test_blazeface_matches_mediapipe_tasks(zoo, tmp_path, cli, model):
     expected = json.loads((zoo / f"expected/mediapipe/{model}.mediapipe.json").read_text())["results"]
-    got = _run(cli, zoo / f"models/{model}.tflite", _image_folder(zoo, tmp_path, expected), tmp_path,
-               "--score", "0.5")
+    # no --score: the family's default is upstream's min_score_thresh 0.5
+    got = _run(cli, zoo / f"models/{model}.tflite", _image_folder(zoo, tmp_path, expected), tmp_path)
     for image, want in expected.items():
         dets = got[image]["detections"]
-        assert all(d["label"] == "face" and len(d["keypoints"]) == 6 for d in dets)
+        assert all(d["label"] == "face" and len(d["keypoints"]) == 6 and d["score"] >= 0.5 for d in dets)
         boxes = np.array([d["box"] for d in dets], np.float32).reshape(-1, 4)
         matched = set()
         for e in want["detections"]:
@@ -183,6 +183,9 @@ def test_anchors_option_overrides_the_table(zoo, tmp_path, cli):
     assert "anchors 'face_full_range' expect regressors [1, 2304, 16]" in proc.stderr and "[1, 2016, 18]" in proc.stderr
     got = _run(cli, zoo / "models/palm_detection_lite.tflite", folder, tmp_path, "--anchors", "palm_192")
     assert got["astronaut.png"]["detections"] == []
+    proc = cli("run", "--model", str(zoo / "models/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"), "--source",
+               folder, "--anchors", "palm_192", "--quiet")
+    assert proc.returncode == 2 and "applies to MediaPipe SSD-anchor detectors" in proc.stderr
 
 
 def test_info_prints_the_mediapipe_plan(zoo, cli):
