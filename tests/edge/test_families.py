@@ -329,3 +329,21 @@ def test_negative_models_are_recognised_but_refused_at_load(zoo):
         Engine(zoo / "models/mobilenet_v1_0.25_128_quant_edgetpu_NEGATIVE.tflite")
     with pytest.raises(ModelError, match="Landmarks2TransformMatrix"):
         Engine(zoo / "models/face_landmark_with_attention_CUSTOMOP_NEGATIVE.tflite")
+
+
+def test_engine_run_cuts_a_rotated_region_through_the_same_plan(zoo):
+    """MediaPipe landmark crops: Engine.run(frame, region=rect) == the crop prepared by hand, then invoked."""
+    from edge.preprocess import to_input_tensor
+    from edge.rotated_rect import RotatedRect, crop
+
+    engine = Engine(zoo / "models/hand_landmark_lite.tflite", threads=2)
+    frame = cv2.imread(str(zoo / "images/hagrid_call_0413d5c5.jpg"))
+    rect = RotatedRect(360.0, 160.0, 180.0, 180.0, 0.4)
+    inference = engine.run(frame, region=rect)
+    assert inference.transform is None and inference.region is rect
+    assert inference.frame_size == (frame.shape[1], frame.shape[0])
+    spec = engine.info.input
+    img = cv2.cvtColor(crop(frame, rect, (spec.width, spec.height), 0), cv2.COLOR_BGR2RGB)
+    by_hand = engine.infer(to_input_tensor(img, spec.dtype, spec.mean, spec.std, spec.scale, spec.zero_point))
+    for name, value in by_hand.items():
+        assert np.array_equal(value, inference.outputs[name])
