@@ -1,6 +1,9 @@
 """Frame sources, chosen by URI scheme: ``file://clip.mp4``, ``file://photo.jpg``, ``file://folder/``,
-``file://shots/*.jpg`` (a glob, sorted; images and videos play one after another), and ``?loop=1`` to start
-again at the end (frame numbers keep counting). A literal ``?`` in a file name is written ``%3F``.
+``file://shots/*.jpg`` (a glob, sorted; images and videos play one after another), ``file://val.txt`` (a list:
+one image or video path per line, relative to the list's folder; ``#`` comments and blank lines skipped; a
+VOC split file ``ROOT/ImageSets/<kind>/<split>.txt`` of bare ids names ``ROOT/JPEGImages/<id>.jpg``), and
+``?loop=1`` to start again at the end (frame numbers keep counting). A literal ``?`` in a file name is written
+``%3F``.
 
 A plain path means ``file://``. Every source has the same small interface: ``read() -> Frame | None``
 (None at the end), ``close()``, context manager and iteration. New schemes (cameras, RTSP, GStreamer)
@@ -263,7 +266,56 @@ def open_file_uri(rest: str) -> Source:
     return LoopingSource(opener) if loop == "1" else opener()
 
 
+LIST_SUFFIXES = (".txt",)
+
+
+def _voc_image(list_file: Path, entry: str) -> Path | None:
+    """ROOT/JPEGImages/<entry>.<image suffix> when ``list_file`` is ROOT/ImageSets/<kind>/<split>.txt."""
+    parents = list_file.resolve().parents
+    if len(parents) < 3 or parents[1].name != "ImageSets" or Path(entry).suffix:
+        return None
+    candidates = [parents[2] / "JPEGImages" / f"{entry}{suffix}" for suffix in IMAGE_SUFFIXES]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def read_list_file(list_file: Path) -> list[Path]:
+    """The files a list names, checked to exist: one path per line (relative to the list's folder; absolute
+    paths as they are), ``#`` comments and blank lines skipped. VOC split files may hold bare ids (the first
+    word of a line; ``ImageSets/Main/<class>_train.txt`` adds a flag after it)."""
+    try:
+        text = list_file.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{list_file}: cannot read the image list ({exc})") from exc
+    paths = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        path = Path(entry).expanduser()
+        if not path.is_absolute():
+            path = list_file.parent / path
+        if not path.is_file():
+            voc = _voc_image(list_file, entry.split()[0])
+            if voc is None:
+                raise SourceError(f"{list_file}: line {n}: {entry!r}: no such file {path} (paths in a list are "
+                                  f"relative to the list's folder {list_file.parent})")
+            path = voc
+        paths.append(path)
+    if not paths:
+        raise SourceError(f"{list_file}: the image list names no file (one path per line expected)")
+    return paths
+
+
+def open_list(list_file: Path) -> Source:
+    paths = read_list_file(list_file)
+    if all(p.suffix.lower() in IMAGE_SUFFIXES for p in paths):
+        return ImageFilesSource(paths, list_file.name)
+    return SequenceSource(paths, list_file.name)
+
+
 def open_file(path: Path) -> Source:
+    if path.suffix.lower() in LIST_SUFFIXES and path.is_file():
+        return open_list(path)
     if path.is_dir():
         images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not images:
