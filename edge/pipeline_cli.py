@@ -123,6 +123,11 @@ def build_config(args: argparse.Namespace):
     if not config.source:
         raise ConfigError("no source: give --source URI (or source = '...' in the config file)")
     check_uris(config.source, config.sinks)
+    for spec in config.models:  # every file named, before the first model loads
+        for key, path in (("path", spec.path), ("labels", spec.labels)):
+            if path is not None and not Path(path).is_file():
+                what = "no such file" if not Path(path).exists() else "not a file"
+                raise ConfigError(f"model {spec.name!r}: {key} = {str(path)!r}: {what}")
     return config
 
 

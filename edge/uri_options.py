@@ -109,10 +109,32 @@ def check_sink_uri(uri: str, local: bool = True) -> dict:
             urlsplit(uri).port
         except ValueError:
             raise SinkError(f"sink {uri!r}: the port must be a number 0..65535") from None
-    path = sink_file(uri) if local else None
-    if path is not None and not path.parent.is_dir():
+    if scheme == "http" and local:  # a device's service may carry EDGE_WEB_TOKEN in its environment
+        _check_web_exposure(uri, options)
+    path = sink_file(uri)
+    if path is not None and scheme == "file":
+        from .sinks import VIDEO_SUFFIXES
+        from .sources import IMAGE_SUFFIXES
+
+        if path.suffix.lower() not in (*VIDEO_SUFFIXES, *IMAGE_SUFFIXES, ".jsonl"):
+            raise SinkError(f"sink {uri!r}: cannot tell what to write from the extension {path.suffix!r}; expected a "
+                            f"video ({', '.join(VIDEO_SUFFIXES)}), an image ({', '.join(IMAGE_SUFFIXES)}), a "
+                            f"folder (file://DIR/), or jsonl://FILE")
+    if local and path is not None and not path.parent.is_dir():
         raise SinkError(f"sink {uri!r}: the folder {path.parent} does not exist")
     return options
+
+
+def _check_web_exposure(uri: str, options: dict) -> None:
+    """A page bound beyond loopback needs a token (the web sink refuses it too, but only once it opens)."""
+    import os
+
+    from .web import is_loopback
+
+    host = urlsplit(uri).hostname or "127.0.0.1"
+    if not is_loopback(host) and not (options.get("token") or os.environ.get("EDGE_WEB_TOKEN")):
+        raise SinkError(f"sink {uri!r}: the page would be reachable from the network; give a token "
+                        f"(http://HOST:PORT?token=SECRET or EDGE_WEB_TOKEN), or bind 127.0.0.1")
 
 
 def sink_file(uri: str) -> Path | None:

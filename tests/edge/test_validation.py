@@ -112,6 +112,8 @@ URI_CASES = [
     ("segment-text", None, "file://{tmp}/rec.mp4?segment=often", ["segment = 'often'"]),
     ("sink-folder-missing", None, "jsonl://{tmp}/absent/out.jsonl", ["absent", "does not exist"]),
     ("sink-scheme", None, "ftp://host/x", ["unknown scheme 'ftp'"]),
+    ("sink-extension", None, "file://{tmp}/out.xyz", ["extension '.xyz'", ".mp4"]),
+    ("web-no-token", None, "http://0.0.0.0:0", ["reachable from the network", "token"]),
     ("two-sinks-one-file", None, "jsonl://{tmp}/out.jsonl", ["both write", "out.jsonl"]),
     ("synthetic-fps", "synthetic://?fps=-1", None, ["fps = '-1'", "0..1000"]),
     ("synthetic-width", "synthetic://?width=wide", None, ["width = 'wide'", "an integer in 16..8192"]),
@@ -180,6 +182,13 @@ def test_cli_bad_options(extra, needles, zoo, tmp_path, cli):
     proc = cli("run", *model, "--source", str(zoo / "images/cat.bmp"), "--sink", f"jsonl://{out}", *extra)
     _one_error(proc, needles)
     assert not out.exists() and "XNNPACK" not in proc.stderr
+
+
+def test_missing_second_model_is_named_before_the_first_loads(zoo, tmp_path, cli):
+    proc = cli("run", "--model", f"{zoo / SSD},name=det", "--model", f"{tmp_path}/absent.tflite,on=det:person",
+               "--source", str(zoo / "images/cat.bmp"))
+    _one_error(proc, ["absent.tflite", "no such file"])
+    assert "XNNPACK" not in proc.stderr
 
 
 def test_delegate_that_is_a_library_but_not_a_delegate(zoo, tmp_path, cli):
