@@ -9,6 +9,7 @@ from pathlib import Path
 from .read_coco import read_coco
 from .read_voc import read_voc
 from .read_yolo import read_yolo
+from .yolo_layout import find_yolo_layout
 from .records import AnnotationError, DetectionSplit
 
 FORMATS = ("coco", "voc", "yolo")
@@ -35,8 +36,10 @@ def load_detection_data(root, fmt: str, skip_bad: bool = False) -> LoadedData:
     root = Path(root).resolve()
     if fmt not in FORMATS:
         raise AnnotationError(f"--format {fmt!r} is unknown; expected one of {', '.join(FORMATS)}")
-    if not root.is_dir():
-        raise AnnotationError(f"--data {root}: no such folder")
+    yaml_file = fmt == "yolo" and root.is_file() and root.suffix in (".yaml", ".yml")
+    if not root.is_dir() and not yaml_file:
+        raise AnnotationError(f"--data {root}: no such folder" + (" (a YAML file is read with --format yolo)"
+                                                                  if root.suffix in (".yaml", ".yml") else ""))
     if fmt == "coco":
         train_json, val_json = root / "train.json", root / "val.json"
         for p in (train_json, val_json):
@@ -45,14 +48,22 @@ def load_detection_data(root, fmt: str, skip_bad: bool = False) -> LoadedData:
         train = read_coco(train_json, root, skip_bad)
         val = read_coco(val_json, root, skip_bad, labels=train.labels)
         info = {"format": "coco", "root": str(root), "train": str(train_json), "val": str(val_json)}
-    else:
-        reader = read_voc if fmt == "voc" else read_yolo
-        train = reader(root, "train", skip_bad)
-        val = reader(root, "val", skip_bad, labels=train.labels)
+    elif fmt == "voc":
+        train = read_voc(root, "train", skip_bad)
+        val = read_voc(root, "val", skip_bad, labels=train.labels)
         info = {"format": fmt, "root": str(root), "train": "train", "val": "val"}
+    else:
+        layout = find_yolo_layout(root)
+        train = read_yolo(root, "train", skip_bad, layout=layout)
+        val = read_yolo(root, "val", skip_bad, labels=train.labels, layout=layout)
+        # root: what --data named (a folder or the YAML), so export reads the same layout again
+        info = {"format": "yolo", "root": str(root), "train": layout.splits["train"], "val": layout.splits["val"],
+                **({"yaml": str(layout.yaml), "dataset_root": str(layout.root)} if layout.yaml else {})}
     for name, split in (("train", train), ("val", val)):
         if not split.records:
-            raise AnnotationError(f"--data {root}: the {name} split has no usable images")
+            why = (f"all {split.skipped} were skipped as broken (first: {split.problems[0]})" if split.skipped
+                   else f"the reader found none where it looked ({info[name]})")
+            raise AnnotationError(f"--data {root}: the {name} split has no usable images: {why}")
     if train.skipped or val.skipped:
         log.warning("skipped %d bad annotation(s) (train %d, val %d)", train.skipped + val.skipped,
                     train.skipped, val.skipped)

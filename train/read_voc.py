@@ -18,10 +18,25 @@ from .records import AnnotationError, DetectionSplit, Problems, Record, check_bo
 VAL_EVERY = 10
 
 
+EXPECTED_TREE = """expected a Pascal VOC folder:
+  ROOT/Annotations/<id>.xml
+  ROOT/JPEGImages/<id>.jpg
+  ROOT/ImageSets/Main/train.txt, val.txt   (optional: one id per line; without them every 10th is val)
+  ROOT/labels.txt                          (optional: class names, one per line)"""
+
+
 def split_ids(root: Path, split: str) -> list[str]:
-    listing = root / "ImageSets" / "Main" / f"{split}.txt"
+    main = root / "ImageSets" / "Main"
+    listing = main / f"{split}.txt"
     if listing.is_file():
-        return [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
+        ids = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
+        if not ids:
+            raise AnnotationError(f"{listing}: lists no image id; expected one id per line")
+        return ids
+    if main.is_dir() and any(main.glob("*.txt")):
+        found = ", ".join(sorted(p.name for p in main.glob("*.txt"))[:8])
+        raise AnnotationError(f"{main}: no {split}.txt (it holds {found}); expected train.txt and val.txt, or "
+                              "no ImageSets/Main/ at all (then every 10th annotation is val)")
     stems = sorted(p.stem for p in (root / "Annotations").glob("*.xml"))
     if split == "val":
         return stems[::VAL_EVERY]
@@ -109,7 +124,10 @@ def _read_one(root: Path, stem: str, labels: tuple[str, ...], problems: Problems
 def read_voc(root, split: str = "train", skip_bad: bool = False, labels: tuple[str, ...] | None = None) -> DetectionSplit:
     root = Path(root)
     if not (root / "Annotations").is_dir():
-        raise AnnotationError(f"{root}: no Annotations/ folder; expected a VOC folder (JPEGImages/, Annotations/)")
+        nested = sorted(str(p.parent.relative_to(root)) for p in root.glob("*/*/Annotations"))
+        nested += sorted(str(p.parent.relative_to(root)) for p in root.glob("*/Annotations"))
+        hint = f"\nVOC folders one level down: {', '.join(nested)}; give that as --data" if nested else ""
+        raise AnnotationError(f"{root}: no Annotations/ folder; {EXPECTED_TREE}{hint}")
     labels = tuple(labels) if labels else voc_labels(root)
     problems = Problems(skip_bad)
     records = []

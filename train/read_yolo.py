@@ -1,9 +1,9 @@
-"""YOLO txt folder -> Records.
+"""YOLO txt labels -> Records, in the Ultralytics ``data.yaml`` layout or our plain one (train/yolo_layout.py).
 
-Layout: ``images/{train,val}/*.jpg|png`` with ``labels/{train,val}/<stem>.txt`` (or flat ``images/`` and
-``labels/``, where every 10th image sorted by name is val). Each label line is ``class cx cy w h`` with
-coordinates normalised to 0..1; an image without a label file has no objects. Class names come from
-``data.yaml`` (``names:`` list or {id: name} map) or ``classes.txt`` (one per line).
+Each label line is ``class cx cy w h`` (a box), ``class x1 y1 x2 y2 x3 y3 ...`` (a segment polygon: its
+box is the polygon's bounds, the outline is kept in ``Record.polygons``), or with ``kpt_shape: [K, D]`` in
+data.yaml ``class cx cy w h`` + K keypoints of D numbers (``x y`` or ``x y visibility``, kept in
+``Record.keypoints``). Coordinates are normalised to 0..1; an image without a label file has no objects.
 """
 
 from __future__ import annotations
@@ -14,51 +14,56 @@ import numpy as np
 
 from .image_io import image_problem
 from .records import AnnotationError, DetectionSplit, Problems, Record, check_box, clip_boxes, image_size
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-VAL_EVERY = 10
+from .yolo_layout import YoloLayout, find_yolo_layout, label_path
 
 
 def yolo_labels(root) -> tuple[str, ...]:
-    root = Path(root)
-    data_yaml, classes_txt = root / "data.yaml", root / "classes.txt"
-    if data_yaml.is_file():
-        import yaml
-
-        try:
-            doc = yaml.safe_load(data_yaml.read_text())
-        except yaml.YAMLError as exc:
-            raise AnnotationError(f"{data_yaml}: malformed YAML ({exc})") from exc
-        names = doc.get("names") if isinstance(doc, dict) else None
-        if isinstance(names, dict) and sorted(names) == list(range(len(names))):
-            return tuple(str(names[i]) for i in range(len(names)))
-        if isinstance(names, list) and names:
-            return tuple(str(n) for n in names)
-        raise AnnotationError(f"{data_yaml}: 'names' is {names!r}; expected a list of class names or {{0: name, ...}}")
-    if classes_txt.is_file():
-        return tuple(n.strip() for n in classes_txt.read_text().splitlines() if n.strip())
-    raise AnnotationError(f"{root}: no data.yaml or classes.txt; expected one of them to name the classes")
+    return find_yolo_layout(root).labels
 
 
-def _images(root: Path, split: str) -> tuple[list[Path], Path]:
-    split_dir = root / "images" / split
-    if split_dir.is_dir():
-        return sorted(p for p in split_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), root / "labels" / split
-    flat = root / "images"
-    if not flat.is_dir():
-        raise AnnotationError(f"{root}: no images/ folder; expected images/{{train,val}}/ and labels/{{train,val}}/")
-    files = sorted(p for p in flat.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    chosen = files[::VAL_EVERY] if split == "val" else [p for i, p in enumerate(files) if i % VAL_EVERY]
-    return chosen, root / "labels"
+def _parse_line(fields: list[str], where: str, n_labels: int, kpt_shape, width: int, height: int):
+    """(box xyxy pixels, class, polygon (N, 2) | None, keypoints (K, 3) | None), or an error string."""
+    try:
+        cls = int(fields[0])
+        values = np.array([float(v) for v in fields[1:]], np.float64)
+    except ValueError:
+        return f"{where}: {' '.join(fields)!r} is not 'class' followed by numbers"
+    if not 0 <= cls < n_labels:
+        return f"{where}: unknown class {cls}; expected 0..{n_labels - 1} ({n_labels} names)"
+    polygon = keypoints = None
+    if kpt_shape is not None:
+        k, d = kpt_shape
+        if len(fields) != 5 + k * d:
+            return (f"{where}: {len(fields)} fields; expected {5 + k * d} (class cx cy w h and {k} keypoints of "
+                    f"{d} numbers, kpt_shape [{k}, {d}])")
+        kp = values[4:].reshape(k, d)
+        keypoints = np.ones((k, 3), np.float32) * 2  # visibility 2 (labelled, visible) when D = 2
+        keypoints[:, :2] = kp[:, :2] * (width, height)
+        if d == 3:
+            keypoints[:, 2] = kp[:, 2]
+        values = values[:4]
+    if len(values) == 4:
+        cx, cy, w, h = values
+        box = [(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height]
+        shown = f"normalised cx={cx:g} cy={cy:g} w={w:g} h={h:g}"
+    elif len(values) >= 6 and len(values) % 2 == 0:
+        polygon = (values.reshape(-1, 2) * (width, height)).astype(np.float32)
+        box = [*polygon.min(axis=0), *polygon.max(axis=0)]
+        shown = f"a polygon of {len(polygon)} points"
+    else:
+        return (f"{where}: {len(fields)} fields; expected 5 (class cx cy w h) or class and 3 or more x y pairs "
+                "(a segment polygon)")
+    bad = check_box(box, width, height, f"{where} ({shown})")
+    return bad or (box, cls, polygon, keypoints)
 
 
-def read_yolo(root, split: str = "train", skip_bad: bool = False, labels: tuple[str, ...] | None = None) -> DetectionSplit:
-    root = Path(root)
-    labels = tuple(labels) if labels else yolo_labels(root)
-    files, label_dir = _images(root, split)
+def read_yolo(root, split: str = "train", skip_bad: bool = False, labels: tuple[str, ...] | None = None,
+              layout: YoloLayout | None = None) -> DetectionSplit:
+    layout = layout or find_yolo_layout(root)
+    labels = tuple(labels) if labels else layout.labels
     problems = Problems(skip_bad)
     records = []
-    for image in files:
+    for image in layout.images(split):
         bad = image_problem(image)
         if bad:
             problems.report(bad)
@@ -68,33 +73,25 @@ def read_yolo(root, split: str = "train", skip_bad: bool = False, labels: tuple[
         except AnnotationError as exc:
             problems.report(str(exc))
             continue
-        label_file = label_dir / f"{image.stem}.txt"
-        boxes, classes = [], []
+        label_file = label_path(image)
+        boxes, classes, polygons, keypoints = [], [], [], []
         lines = label_file.read_text().splitlines() if label_file.is_file() else []
         for n, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            where = f"{label_file}: line {n}"
-            fields = line.split()
-            if len(fields) != 5:
-                problems.report(f"{where}: {len(fields)} fields; expected 5 (class cx cy w h)")
+            parsed = _parse_line(line.split(), f"{label_file}: line {n}", len(labels), layout.kpt_shape, width, height)
+            if isinstance(parsed, str):
+                problems.report(parsed)
                 continue
-            try:
-                cls = int(fields[0])
-                cx, cy, w, h = (float(v) for v in fields[1:])
-            except ValueError:
-                problems.report(f"{where}: {line.strip()!r} is not 'int float float float float'")
-                continue
-            if not 0 <= cls < len(labels):
-                problems.report(f"{where}: unknown class {cls}; expected 0..{len(labels) - 1} ({len(labels)} names)")
-                continue
-            box = [(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height]
-            bad = check_box(box, width, height, f"{where} (normalised cx={cx:g} cy={cy:g} w={w:g} h={h:g})")
-            if bad:
-                problems.report(bad)
-                continue
+            box, cls, polygon, kp = parsed
             boxes.append(box)
             classes.append(cls)
-        records.append(Record(image, width, height, clip_boxes(np.array(boxes, np.float32), width, height),
-                              np.array(classes, np.int32), str(label_file), image.stem))
+            polygons.append(polygon)
+            keypoints.append(kp)
+        has_polygons = any(p is not None for p in polygons)
+        records.append(Record(
+            image, width, height, clip_boxes(np.array(boxes, np.float32), width, height),
+            np.array(classes, np.int32), str(label_file), image.stem,
+            polygons=polygons if has_polygons else None,
+            keypoints=np.array(keypoints, np.float32) if layout.kpt_shape and keypoints else None))
     return DetectionSplit(labels, records, problems.count, problems.messages)

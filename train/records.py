@@ -24,6 +24,8 @@ class Record:
     class_ids: np.ndarray  # (G,) int32, index into the dataset's labels
     source: str  # annotation file this came from
     record_id: str  # image id / file stem / line, for messages
+    polygons: list | None = None  # per box: (N, 2) float32 pixel outline (Ultralytics segment labels)
+    keypoints: np.ndarray | None = None  # (G, K, 3) float32 x, y in pixels and visibility (pose labels)
 
     def __post_init__(self) -> None:
         self.image = Path(self.image)

@@ -184,7 +184,7 @@ BAD_YOLO = [
     ("class", "2 0.5 0.5 0.25 0.25\n", r"a\.txt: line 2: unknown class 2; expected 0\.\.1"),
     ("outside", "0 0.9 0.5 0.5 0.5\n", r"a\.txt: line 2 .*outside the 64x48"),
     ("zero", "0 0.5 0.5 0 0.5\n", r"a\.txt: line 2 .*zero or negative"),
-    ("text", "0 0.5 half 0.5 0.5\n", r"a\.txt: line 2: .* is not 'int float"),
+    ("text", "0 0.5 half 0.5 0.5\n", r"a\.txt: line 2: .* is not 'class' followed by numbers"),
 ]
 
 
