@@ -176,7 +176,13 @@ def test_yolo_seg_and_pose_run_without_tensorflow(cli, zoo, tmp_path):
         assert dets and ("mask" in dets[0] or "keypoints" in dets[0])
 
 
-@pytest.mark.parametrize("stem", ["yolo11n_int8_nchw_litert", "yolov5nu_full_integer_quant", "yolo11n-seg_int8_nms"])
+# every file with a refkernels_check.json; three in the quick tier, the rest (about 5 s each) marked slow
+REFKERNEL_QUICK = ["yolo11n_int8_nchw_litert", "yolov5nu_full_integer_quant", "yolo11n-seg_int8_nms"]
+REFKERNEL_SLOW = ["yolov8n_int8_320", "yolo26n_int8_320_end2end", "yolo11n-pose_int8",
+                  "yolo11n-pose_full_integer_quant_256", "yolov8n-seg_int8_nchw_litert"]
+
+
+@pytest.mark.parametrize("stem", REFKERNEL_QUICK + [pytest.param(s, marks=pytest.mark.slow) for s in REFKERNEL_SLOW])
 def test_reference_kernels_drift_no_more_than_upstreams(cli, zoo, tmp_path, stem):
     """With LiteRT's reference kernels (--delegate builtin) instead of XNNPACK, our answers may drift from the
     XNNPACK expected file only as far as Ultralytics' own reference-kernel run did (refkernels_check.json:
