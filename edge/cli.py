@@ -10,7 +10,7 @@ import argparse
 import importlib
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from .errors import ConfigError, EdgeError
@@ -109,6 +109,13 @@ def _info_main(args: argparse.Namespace) -> int:
     info = model_info(mf).with_overrides(
         labels=read_labels(args.labels) if args.labels else None, labels_source=str(args.labels or ""),
         task=args.task, normalisation=normalisation_from_args(args))
+    if info.decode.get("box_units") == "auto":  # a raw head's box units are settled when the model loads
+        from .engine import Engine
+
+        try:
+            info = Engine(args.model, threads=1, info=info).info
+        except EdgeError as exc:
+            info = replace(info, decode={**info.decode, "box_units_why": f"decided when the model loads ({exc})"})
     plan = plan_report(info)
     report = {
         "file": str(mf.path), "bytes": len(mf.data), "schema_version": mf.version,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +77,24 @@ class Engine:
         self._outputs = self._interp.get_output_details()
         self._out_quant = {d["name"]: _quant(d) for d in self._outputs}
         self.last_invoke_ms = 0.0
+        self._settle_box_units()
+
+    def _settle_box_units(self) -> None:
+        """A raw head recognised from its structure alone (``box_units: auto``) does not say whether its boxes
+        are 0..1 or input pixels. Decide it here, once, from one inference on a mid-grey frame: the anchor
+        centres of such a head span the whole input whatever the image, so pixel boxes exceed 1.5 somewhere
+        and normalised ones never do. Every frame is then decoded with the same units."""
+        decode = self.info.decode
+        if decode.get("kind") != "raw_boxes_scores" or decode.get("box_units") != "auto":
+            return
+        from .tasks.detect import box_units_of
+
+        grey = np.full((self.info.input.height, self.info.input.width, 3), 114, np.uint8)
+        raw = self.run(grey).outputs[self.info.output("raw_boxes_scores").name]
+        units, peak = box_units_of(raw, decode.get("layout", "anchors_first"))
+        self.info = replace(self.info, decode={
+            **decode, "box_units": units,
+            "box_units_why": f"decided when the model loaded: box values up to {peak:.3g} on a grey frame"})
 
     @property
     def fast_input(self) -> bool:

@@ -60,14 +60,22 @@ def _ssd(outputs, info, opts):
     xyxy = yxyx[keep][:, [1, 0, 3, 2]]
     return np.clip(xyxy, 0.0, 1.0), scores[keep], classes[keep]
 
+def box_units_of(raw: np.ndarray, layout: str) -> tuple[str, float]:
+    """("pixels" | "normalized", largest box value) of a raw head's output: pixel boxes exceed 1.5 somewhere
+    (anchor centres span the input), normalised ones never do. Used once, when the Engine loads the model."""
+    arr = np.asarray(raw)
+    boxes = arr[0, :4, :] if layout == "channels_first" else arr[0, :, :4]
+    peak = float(np.max(boxes)) if boxes.size else 0.0
+    return ("pixels" if peak > 1.5 else "normalized"), peak
+
+
 def _raw(outputs, info, opts):
     spec = info.decode
     raw = outputs[info.output("raw_boxes_scores").name]
     units = spec.get("box_units", "normalized")
-    if units == "auto":  # structure-only models: pixel boxes exceed 1 somewhere, normalised never do
-        arr = np.asarray(raw)
-        boxes = arr[0, :4, :] if spec.get("layout") == "channels_first" else arr[0, :, :4]
-        units = "pixels" if boxes.size and float(np.max(boxes)) > 1.5 else "normalized"
+    if units == "auto":
+        raise MetadataError(f"{info.path}: box_units 'auto' is decided when the Engine loads the model (one "
+                            "inference on a grey frame); decode the outputs of an Engine's run")
     if spec.get("score_activation", "none") not in ("none", "sigmoid"):
         raise MetadataError(f"{info.path}: unknown score_activation {spec.get('score_activation')!r}")
     if spec.get("score_activation") == "sigmoid":

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from edge.engine import Engine, Inference
-from edge.errors import ConfigError, ModelError
+from edge.errors import ConfigError, MetadataError, ModelError
 from edge.families import FAMILIES, Normalisation, Resize, family_named
 from edge.input_options import normalisation_from
 from edge.metadata import model_info
@@ -347,3 +347,37 @@ def test_engine_run_cuts_a_rotated_region_through_the_same_plan(zoo):
     by_hand = engine.infer(to_input_tensor(img, spec.dtype, spec.mean, spec.std, spec.scale, spec.zero_point))
     for name, value in by_hand.items():
         assert np.array_equal(value, inference.outputs[name])
+
+
+@pytest.mark.parametrize("units", ["normalized", "pixels"])
+def test_raw_head_box_units_are_decided_once_at_load(tmp_path, cli, units):
+    """A structure-only raw head (no metadata) does not say its box units: the Engine decides them when it loads
+    the model, from one inference on a grey frame, and every frame is then decoded with them; edge info shows
+    the decision. The head is a constant (tests/edge/tflite_writer.py): 40 anchors over a 32-px input."""
+    from edge.tasks import detect
+
+    from .tflite_writer import build_model
+
+    size, n = 32, 40
+    head = np.zeros((1, n, 4 + 2), np.float32)
+    head[0, :, 0] = np.linspace(0.05, 0.95, n)  # anchor centres across the input
+    head[0, :, 1], head[0, :, 2:4] = 0.5, 0.1
+    head[0, 7, 4] = 0.9  # one confident box of class 0 at cx = 0.05 + 7 * 0.9 / 39
+    if units == "pixels":
+        head[0, :, :4] *= size
+    model = tmp_path / f"{units}.tflite"
+    model.write_bytes(build_model([1, size, size, 3], {"detections": head}))
+    assert model_info(read_model_file(model)).decode["box_units"] == "auto"
+    engine = Engine(model, threads=1)
+    assert engine.info.decode["box_units"] == units
+    assert engine.info.decode["box_units_why"].startswith("decided when the model loaded")
+    frame = np.zeros((64, 128, 3), np.uint8)  # a black frame: the decision is not redone on it
+    inference = engine.run(frame)
+    dets = detect.decode(inference.outputs, engine.info, inference.transform, {"score": 0.5, "iou": 0.5,
+                                                                               "max_detections": 10})
+    cx = (0.05 + 7 * 0.9 / 39) * 128
+    assert len(dets) == 1 and dets.boxes[0].tolist() == pytest.approx([cx - 6.4, 32 - 3.2, cx + 6.4, 32 + 3.2], abs=0.01)
+    with pytest.raises(MetadataError, match="decided when the Engine loads"):
+        detect.decode(inference.outputs, model_info(read_model_file(model)), inference.transform, {"score": 0.5})
+    report = json.loads(cli("info", "--model", str(model), "--json").stdout)
+    assert report["decode"]["box_units"] == units and "grey frame" in report["decode"]["box_units_why"]
