@@ -165,8 +165,12 @@ def model_info(mf: ModelFile) -> ModelInfo:
                   normalisation=bool(support and support.mean_std))
     family, match = recognise(mf, hints)
     if family is not None and family.name == "edgevision":
-        return _with_edgevision_plan(_from_edgevision(mf), family, match)
-    return _from_family(mf, family, match, support)
+        info = _with_edgevision_plan(_from_edgevision(mf), family, match)
+    else:
+        info = _from_family(mf, family, match, support)
+    if info.input.width and info.input.height:  # an image input: its normalisation must be usable
+        check_input_spec(info.input, f"{mf.path}: input normalisation (from {info.source})")
+    return info
 
 
 # ---------------------------------------------------------------- structure and the recognition table
@@ -185,6 +189,9 @@ def _input_from_tensor(sg: SubGraph, **kw) -> InputSpec:
     mean_std = {}
     if t.dtype in ("uint8", "int8"):
         # An integer input takes pixels as they are (its quantization, if any, maps 0..255 to the model's range).
+        if t.scales and not (math.isfinite(t.scales[0]) and t.scales[0] > 0):
+            raise MetadataError(f"input tensor {t.name!r}: quantization scale {t.scales[0]}; expected a positive "
+                                f"finite number (the file is damaged or was written by a broken converter)")
         if t.scales:  # the mean/std that make the quantized tensor equal the raw pixels
             shift = 128 if t.dtype == "int8" else 0
             mean_std = {"mean": (float(t.zero_points[0] + shift),) * c, "std": (1.0 / t.scales[0],) * c}

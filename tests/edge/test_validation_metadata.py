@@ -102,3 +102,16 @@ def test_std_zero_in_a_real_file_through_edge_run(zoo, tmp_path, cli):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("edge run: error:")]
     assert len(errors) == 1 and "std0.tflite" in errors[0] and "input.std" in errors[0], proc.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("scale", [0.0, float("nan"), -0.5])
+def test_input_quantization_scale_that_cannot_work(scale, zoo):
+    """A quantized input whose scale is 0, NaN or negative (a damaged file) is named, not a ZeroDivisionError."""
+    from dataclasses import replace
+
+    mf = read_model_file(zoo / SSD)
+    mf.metadata = {}  # the structure alone decides the input normalisation
+    index = mf.main.inputs[0]
+    mf.main.tensors[index] = replace(mf.main.tensors[index], scales=(scale,))
+    with pytest.raises(MetadataError, match=r"input tensor .*quantization scale .*expected a positive finite number"):
+        model_info(mf)
