@@ -45,6 +45,9 @@ SECOND_SET = {
     "face_detection_full_range.tflite": ("mediapipe_ssd", "detect"),
     "face_detection_full_range_sparse.tflite": ("mediapipe_ssd", "detect"),
     "palm_detection_lite.tflite": ("mediapipe_ssd", "detect"),
+    "palm_detection_full.tflite": ("mediapipe_ssd", "detect"),
+    "yolo11n-pose_full_integer_quant_256.tflite": ("ultralytics", "detect"),
+    "yolov8n-seg_int8_nchw_litert.tflite": ("ultralytics", "detect"),
     "hand_landmark_lite.tflite": ("mediapipe_landmarks", "landmarks"),
     "face_landmark.tflite": ("mediapipe_landmarks", "landmarks"),
     "pose_landmark_full.tflite": ("mediapipe_landmarks", "landmarks"),
@@ -76,6 +79,27 @@ def test_second_set_family_and_task(zoo, name):
     assert (info.family, info.task) == (family, task)
     assert info.plan.resize.mode == family_named(family).resize.mode
     assert not info.plan.assumed
+
+
+def test_first_and_second_sets_are_every_zoo_model(zoo):
+    assert {p.name for p in (zoo / "models").glob("*.tflite")} == set(FIRST_SET) | set(SECOND_SET) | NEGATIVE
+
+
+def test_edge_info_names_task_and_plan_for_every_decodable_zoo_file(zoo, capsys):
+    """``edge info --json`` (in this process: one interpreter-free read per file) on every zoo file that runs:
+    its task, and the plan's family, resize, normalisation, labels and decoder, each with its reason."""
+    from edge.cli import main
+
+    for name, (family, task, *_) in {**FIRST_SET, **SECOND_SET}.items():
+        assert main(["info", "--model", str(zoo / "models" / name), "--json"]) == 0, name
+        report = json.loads(capsys.readouterr().out)
+        assert report["task"] == task and report["family"] == family, name
+        plan = report["plan"]
+        assert plan["task"] == task and plan["family"].startswith(f"{family}: "), (name, plan["family"])
+        assert plan["decoder"].startswith("edge.tasks."), name
+        for key in ("resize", "normalisation", "labels"):
+            assert plan.get(key), (name, key, plan)
+        assert "warnings" not in plan, (name, plan["warnings"])  # nothing assumed silently
 
 
 def test_unrecognised_model_run_error_lists_the_known_tasks(tmp_path, cli):
