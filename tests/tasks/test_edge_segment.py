@@ -81,6 +81,24 @@ def test_deeplab_quant_argmax_bird_iou(zoo, deeplab_quant):
     assert "bird" in classes and classes["bird"] > 0.05
 
 
+def test_upstream_answers_hold_with_the_area_downscale_of_a_large_frame(zoo, deeplab_float, deeplab_quant):
+    """The family's resize is the anti-aliased area downscale (edge/families.py, deeplab row): from frames 4x
+    the zoo images (1028 and 2052 px), both DeepLab files still meet upstream's checks."""
+    assert deeplab_float.info.input.interpolation == deeplab_quant.info.input.interpolation == "area"
+    for engine, image, golden, check in (
+            (deeplab_float, "segmentation_input_rotation0.jpg",
+             cv2.imread(str(zoo / "expected/segmentation_golden_rotation0.png"), cv2.IMREAD_UNCHANGED) // 10,
+             lambda ours, want: np.mean(ours == want) >= 0.97),  # as the non-square test above (0.991 measured)
+            (deeplab_quant, "bird_segmentation.bmp",
+             cv2.imread(str(zoo / "expected/bird_segmentation_mask.bmp"), cv2.IMREAD_GRAYSCALE),
+             lambda ours, want: array_iou(ours, want) > 0.90)):  # upstream's bird check (0.959 measured)
+        frame = cv2.imread(str(zoo / "images" / image))
+        big = cv2.resize(frame, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+        _, result = _run(engine, big)
+        want = cv2.resize(golden, (big.shape[1], big.shape[0]), interpolation=cv2.INTER_NEAREST)
+        assert result.class_map.shape == want.shape and check(result.class_map, want), image
+
+
 def test_argmax_map_resampled_nearest_keeps_indices(zoo, deeplab_quant):
     frame = cv2.imread(str(zoo / "images/bird_segmentation.bmp"))
     small = cv2.resize(frame, (300, 200))
