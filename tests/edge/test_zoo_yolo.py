@@ -52,6 +52,10 @@ def yolo_run(zoo, cli, tmp_path_factory):
     return run
 
 
+def score_tolerance(stem: str) -> float:
+    return 0.4 if stem.startswith("yolo26n") else 0.2
+
+
 def test_every_zoo_yolo_model_is_covered(zoo):
     assert {p.stem for p in (zoo / "models").glob("yolo*.tflite")} == set(YOLO_MODELS)
 
@@ -65,6 +69,10 @@ def test_detections_match_upstream(yolo_run, stem):
         pairs, bad = match(res["detections"], ours[image], box_iou_needed(stem))
         matched += len(pairs)
         problems += [f"{image}: {p}" for p in bad]
+        # the zoo README's score tolerance: 0.2 (0.4 for yolo26n), what LiteRT's kernels alone may move
+        problems += [f"{image}: upstream {res['detections'][j]['class_name']} {res['detections'][j]['score']:.3f}, "
+                     f"ours {ours[image][k]['score']:.3f}" for j, k in pairs.items()
+                     if abs(res["detections"][j]["score"] - ours[image][k]["score"]) > score_tolerance(stem)]
     assert not problems, "\n".join(problems)
     assert matched >= 5  # the comparison really compared something
 
