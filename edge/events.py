@@ -11,18 +11,30 @@ Writes into DIR:
   inside the clip: events close together share one clip. Without them no video is written, so a recording
   exists only around events.
 
+``max_clip=`` (default 60s) bounds one clip: while events keep coming, a clip that reaches ``max_clip`` is
+finished and the next frames go to a new clip (without pre-roll: they follow on directly), so no single file
+grows without limit; the event lines name the clip they fall in.
+
 A clip is written under a temporary name (``clips/.<stamp>.partial.mp4``), read back, and renamed when complete,
 so a file named ``*.mp4`` is always whole; a partial file left by a run that died is deleted when the sink
 opens again. ``max_mb=`` bounds the disk use of clips and snapshots together:
 after each finished clip or snapshot the oldest clips are deleted first (then the oldest snapshots) until
 the total fits; a clip being written is never touched. The event lines stay (they are small); a line may name
 a clip that the quota has since deleted.
+
+A full disk never leaves a half-written clip: each clip is written under an ``edge.video_guard.DiskGuard``
+(free space checked before every frame, room for the index kept aside). When the room runs out the clip is
+closed there, read back and given its final name (playable, the frames so far), a warning names it, and
+``clips_cut_short`` counts it; while the disk stays full no new clip is opened (``clips_skipped``) and a
+snapshot that cannot be written is left out of its event line (``snapshots_skipped``), but the event lines
+go on. The counts are logged again when the sink closes.
 """
 
 from __future__ import annotations
 
 import collections
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -35,17 +47,22 @@ from .errors import SinkError
 from .safe_write import make_durable
 from .segments import parse_duration
 from .sinks import Sink, SinkItem
+from .video_guard import DiskGuard, playable_frames
 
-_KEYS = {"pre", "post", "max_mb"}
+_KEYS = {"pre", "post", "max_mb", "max_clip"}
+DEFAULT_MAX_CLIP_S = 60.0
+log = logging.getLogger(__name__)
 
 
 class EventSink(Sink):
     needs_image = True
 
     def __init__(self, folder: Path, pre: float = 0.0, post: float = 0.0, max_mb: float | None = None,
-                 default_fps: float = 25.0):
+                 default_fps: float = 25.0, max_clip: float = DEFAULT_MAX_CLIP_S):
+        if not max_clip > 0:
+            raise SinkError(f"events://{folder}: max_clip must be a positive duration, got {max_clip!r}")
         self.folder, self.name = folder, f"events://{folder}"
-        self.pre, self.post, self.default_fps = pre, post, default_fps
+        self.pre, self.post, self.default_fps, self.max_clip = pre, post, default_fps, max_clip
         self.max_bytes = None if max_mb is None else int(max_mb * 1024 * 1024)
         self.clips_on = pre > 0 or post > 0
         try:
@@ -59,6 +76,7 @@ class EventSink(Sink):
             raise SinkError(f"{folder}: cannot create the events folder ({exc.strerror})") from None
         self._ring: collections.deque = collections.deque()
         self._writer = None
+        self._guard: DiskGuard | None = None
         self._partial: Path | None = None
         self._final: Path | None = None
         self._end_frame = 0
@@ -68,6 +86,10 @@ class EventSink(Sink):
         self._count = 0
         self.finished: list[Path] = []
         self.events_written = 0
+        self.clips_cut_short = 0  # closed early (playable) because the disk was full
+        self.clips_skipped = 0  # events that found the disk full and got no clip
+        self.snapshots_skipped = 0
+        self._clip_ok = self._snapshot_ok = True  # the last clip / snapshot could be started / written
 
     # ------------------------------------------------------------------ per frame
 
@@ -79,36 +101,41 @@ class EventSink(Sink):
             self._ring = collections.deque(maxlen=int(round(self.pre * self._fps)))
         frame = item.result.frame
         events = item.record.get("events") or []
-        clip_name = None
+        if img.shape[1::-1] != self._size:
+            img = cv2.resize(img, self._size)
         if events and self.clips_on:
+            self._end_frame = frame + int(round(self.post * self._fps))
             if self._writer is None:
                 self._open_clip(frame)
-            self._end_frame = frame + int(round(self.post * self._fps))
-            clip_name = str(self._final.relative_to(self.folder))
+        if self._writer is not None and self._frames >= self._max_frames():
+            self._open_clip(frame)  # events keep the clip open past max_clip: finish it, go on in a new one
         if self._writer is not None:
-            self._writer.write(img if (img.shape[1], img.shape[0]) == self._size else cv2.resize(img, self._size))
-            self._frames += 1
+            self._write_frame(img)
         elif self.clips_on:
             self._ring.append(img.copy())
+        clip_name = str(self._final.relative_to(self.folder)) if self._writer is not None else None
         for ev in events:
             self._write_event(ev, item, clip_name)
         if self._writer is not None and frame >= self._end_frame:
             self._finish_clip()
+
+    def _max_frames(self) -> int:
+        return max(1, int(round(self.max_clip * self._fps)))
 
     def _write_event(self, ev: dict, item: SinkItem, clip_name: str | None) -> None:
         self._count += 1
         stamp = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(item.record.get('time', time.time())))}" \
                 f"-f{item.result.frame:06d}-{self._count:04d}"
         base = f"{stamp}-{ev['type']}-{ev.get('track_id')}"
+        line = {"frame": item.result.frame, "source": item.result.source, "time": item.record.get("time"), **ev}
         full = Path("snapshots") / f"{base}-full.jpg"
-        _imwrite(self.folder / full, item.image)
-        line = {"frame": item.result.frame, "source": item.result.source, "time": item.record.get("time"), **ev,
-                "snapshot": str(full)}
+        if self._snapshot(self.folder / full, item.image):
+            line["snapshot"] = str(full)
         raw = getattr(item.result.extras.get("chain"), "image", None)
         if "box" in ev and isinstance(raw, np.ndarray):
             crop = Path("snapshots") / f"{base}-crop.jpg"
-            _imwrite(self.folder / crop, _crop(raw, ev["box"]))
-            line["crop"] = str(crop)
+            if self._snapshot(self.folder / crop, _crop(raw, ev["box"])):
+                line["crop"] = str(crop)
         if clip_name:
             line["clip"] = clip_name
         try:
@@ -119,28 +146,96 @@ class EventSink(Sink):
         self.events_written += 1
         self._enforce_quota()
 
+    def _snapshot(self, path: Path, img: np.ndarray) -> bool:
+        """Write one snapshot; on a full disk: a counted warning and False (the event line goes on without it)."""
+        try:
+            _imwrite(path, img)
+            self._snapshot_ok = True
+            return True
+        except SinkError as exc:
+            path.unlink(missing_ok=True)
+            if not _disk_full(self.folder):
+                raise
+            self.snapshots_skipped += 1
+            if self.snapshots_skipped == 1 or self._snapshot_ok:  # once per spell of full disk, all counted
+                log.warning("%s: disk full: snapshot %s not written (%d snapshot(s) skipped so far): %s", self.name,
+                            path.name, self.snapshots_skipped, exc)
+            self._snapshot_ok = False
+            return False
+
     # ------------------------------------------------------------------ clips
 
     def _open_clip(self, frame: int) -> None:
+        """Start a clip (with the pre-roll); finishes the one being written first. On a full disk: no clip,
+        a counted warning, and the pre-roll is kept for the next event."""
+        if self._writer is not None:
+            self._finish_clip()
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-f{frame:06d}"
-        self._final = self.folder / "clips" / f"{stamp}.mp4"
-        self._partial = self.folder / "clips" / f".{stamp}.partial.mp4"
-        self._writer = cv2.VideoWriter(str(self._partial), cv2.VideoWriter_fourcc(*"mp4v"), self._fps, self._size)
-        if not self._writer.isOpened():
-            self._writer = None
-            raise SinkError(f"{self._partial}: cannot open for writing as mp4v video")
-        self._frames = 0
-        while self._ring:  # the pre-roll
-            self._writer.write(self._ring.popleft())
-            self._frames += 1
+        final = self.folder / "clips" / f"{stamp}.mp4"
+        partial = self.folder / "clips" / f".{stamp}.partial.mp4"
+        w, h = self._size
+        try:
+            guard = DiskGuard(partial, w * h * 3)
+        except SinkError as exc:
+            self._skip_clip(final, exc)
+            return
+        try:
+            guard.check(len(self._ring))
+        except SinkError as exc:
+            guard.release()
+            self._skip_clip(final, exc)
+            return
+        writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), self._fps, self._size)
+        if not writer.isOpened():
+            guard.release()
+            raise SinkError(f"{partial}: cannot open for writing as mp4v video")
+        self._writer, self._guard, self._final, self._partial, self._frames = writer, guard, final, partial, 0
+        self._clip_ok = True
+        while self._ring and self._writer is not None:  # the pre-roll
+            self._write_frame(self._ring.popleft())
+
+    def _skip_clip(self, final: Path, exc: SinkError) -> None:
+        self.clips_skipped += 1
+        if self._clip_ok:  # once per spell of full disk (later ones counted, summed up at close)
+            log.warning("%s: disk full: no clip %s for this event (%d clip(s) skipped so far): %s", self.name,
+                        final.name, self.clips_skipped, exc)
+        self._clip_ok = False
+
+    def _write_frame(self, img: np.ndarray) -> None:
+        """One frame into the clip, under the disk guard: when the room runs out the clip is finished here."""
+        try:
+            self._guard.check(self._frames)
+        except SinkError as exc:
+            final, frames = self._final, self._frames
+            if frames:
+                self._finish_clip()
+            else:
+                self._discard_clip()
+            self.clips_cut_short += 1
+            log.warning("%s: disk full: clip %s closed early with its %d frames, playable (%d clip(s) cut short "
+                        "so far): %s", self.name, final.name, frames, self.clips_cut_short, exc)
+            return
+        self._writer.write(img)
+        self._frames += 1
+        self._guard.wrote(self._frames)
+
+    def _discard_clip(self) -> None:
+        writer, self._writer = self._writer, None
+        self._release_guard()
+        writer.release()
+        self._partial.unlink(missing_ok=True)
+
+    def _release_guard(self) -> None:
+        if self._guard is not None:
+            self._guard.release()
+            self._guard = None
 
     def _finish_clip(self) -> None:
         writer, partial, final, frames = self._writer, self._partial, self._final, self._frames
         self._writer = None
+        self._release_guard()  # the room kept for the index, freed just before the index is written
         writer.release()
-        cap = cv2.VideoCapture(str(partial))
-        readable = cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) > 0 and cap.read()[0]
-        cap.release()
+        readable = playable_frames(partial) > 0
         if not readable:
             partial.unlink(missing_ok=True)
             raise SinkError(f"{final}: the clip ({frames} frames) could not be written completely (disk full?)")
@@ -170,10 +265,11 @@ class EventSink(Sink):
                 if self._frames:
                     self._finish_clip()
                 else:
-                    self._writer.release()
-                    self._partial.unlink(missing_ok=True)
-                    self._writer = None
+                    self._discard_clip()
         finally:
+            if self.clips_cut_short or self.clips_skipped or self.snapshots_skipped:
+                log.warning("%s: the disk was full: %d clip(s) cut short, %d clip(s) skipped, %d snapshot(s) "
+                            "skipped", self.name, self.clips_cut_short, self.clips_skipped, self.snapshots_skipped)
             if self._fh is not None:
                 self._fh.close()
                 self._fh = None
@@ -186,6 +282,14 @@ def _crop(image: np.ndarray, box, margin: float = 0.1) -> np.ndarray:
     l, t = int(max(0, x0 - mx)), int(max(0, y0 - my))
     r, b = int(min(w, x1 + mx)), int(min(h, y1 + my))
     return image[t:max(b, t + 1), l:max(r, l + 1)]
+
+
+def _disk_full(folder: Path, room: int = 1024 * 1024) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < room
 
 
 def _imwrite(path: Path, img: np.ndarray) -> None:
@@ -217,7 +321,12 @@ def open_event_sink(uri: str, rest: str) -> EventSink:
             max_mb = -1.0
         if not max_mb > 0:
             raise SinkError(f"{uri!r}: max_mb={query['max_mb']!r} must be a positive number of megabytes")
-    return EventSink(Path(folder).expanduser(), pre, post, max_mb)
+    max_clip = DEFAULT_MAX_CLIP_S
+    if "max_clip" in query:
+        max_clip = _duration(query["max_clip"], "max_clip", uri)
+        if not max_clip > 0:
+            raise SinkError(f"{uri!r}: max_clip={query['max_clip']!r} must be a positive duration, e.g. 60s")
+    return EventSink(Path(folder).expanduser(), pre, post, max_mb, max_clip=max_clip)
 
 
 def _duration(text: str | None, key: str, uri: str) -> float:

@@ -85,6 +85,8 @@ class DiskGuard:
             finally:
                 os.close(fd)
         except OSError as exc:
+            if self.reserved == 0:  # a first reserve that failed holds nothing useful: leave no file behind
+                self.reserve_path.unlink(missing_ok=True)
             raise SinkError(f"{self.folder}: disk full: cannot keep {size} bytes for the index of "
                             f"{self.path.name} ({exc.strerror})") from None
         self.reserved = size
