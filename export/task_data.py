@@ -48,12 +48,12 @@ def _check_labels(run: Run, labels, where) -> None:
                                f"in {where}; the data changed since training")
 
 
-def _reading(fn, *args):
+def _reading(fn, *args, **kwargs):
     from train.image_io import ImageReadError
     from train.records import AnnotationError
 
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except (AnnotationError, ImageReadError, OSError) as exc:
         raise CalibrationError(f"cannot read the run's data: {exc}") from exc
 
@@ -80,15 +80,18 @@ def _classify(run: Run) -> TaskData:
 
 
 def _segment(run: Run) -> TaskData:
-    from train.segment.data import read_coco_split, read_voc_split
+    from train.segment.data import MaskValues, read_class_list, read_coco_split, read_mask_folders, read_voc_split
 
     data = run.spec["data"]
-    if data["format"] == "voc":
-        train, val = (_reading(read_voc_split, Path(data["root"]), s) for s in ("train", "val"))
+    if data["format"] in ("voc", "folders"):  # the masks read as training read them: ignore value, value map
+        reader = read_voc_split if data["format"] == "voc" else read_mask_folders
+        values = MaskValues.from_info(data)
+        labels = _reading(read_class_list, data["classes"]) if data.get("classes") else None
+        train, val = (_reading(reader, Path(data["root"]), s, values=values, labels=labels) for s in ("train", "val"))
     elif data["format"] == "coco":
         train, val = (_reading(read_coco_split, Path(data[s])) for s in ("train", "val"))
     else:
-        raise CalibrationError(f"{run.path / 'run.json'}: data.format {data['format']!r}; expected 'voc' or 'coco'")
+        raise CalibrationError(f"{run.path / 'run.json'}: data.format {data['format']!r}; expected 'voc', 'folders' or 'coco'")
     _check_labels(run, train.labels, data["root"])
     return TaskData(train.samples, val.samples, lambda s: read_bgr(s.image), data["train"])
 

@@ -46,9 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_strategy_option(d)
+    from .inspect import add_inspect_parser
     from .task_cli import add_task_parsers
 
     add_task_parsers(sub)
+    add_inspect_parser(sub)
     return p
 
 
@@ -72,6 +74,9 @@ def _detect(args) -> int:
             print(f"no --data given: generating the synthetic dataset in {data_dir}", flush=True)
             generate(SynthConfig(data_dir, seed=args.seed))
     data = load_detection_data(data_dir, fmt, skip_bad=args.skip_bad)
+    from .inspect import summarise_detection
+
+    print(summarise_detection(data).text(), flush=True)
     if data.skipped:
         print(f"skipped {data.skipped} bad annotation(s) (--skip-bad)", flush=True)
     from .detect import TrainConfig, train_detector  # TensorFlow loads only once the data has been read
@@ -129,6 +134,10 @@ def main(argv=None) -> int:
         check_args(args, OPTION_FIELDS)
         if args.command == "synth":
             return _synth(args)
+        if args.command == "inspect":
+            from .inspect import run_inspect
+
+            return run_inspect(args)
         with removed_on_failure(args.out, args.resume, say=lambda text: print(text, file=sys.stderr)):
             return run_task(args) if args.command in TASKS else _detect(args)
     except (ValueError, EdgeError) as exc:  # AnnotationError, ModelConfigError, TrainConfigError, RunFolderError

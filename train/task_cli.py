@@ -43,7 +43,14 @@ def add_task_parsers(sub) -> None:
     s.add_argument("--data", type=Path, help="VOC layout root (JPEGImages/, SegmentationClass/, ImageSets/"
                                              "Segmentation/{train,val}.txt), or a COCO root with train.json and "
                                              "val.json (default: synthetic shapes in data/synth-segment)")
-    s.add_argument("--format", choices=("voc", "coco"), default="voc")
+    s.add_argument("--format", choices=("voc", "coco", "folders"), default="voc",
+                   help="folders: ROOT/images/{train,val}/ + ROOT/masks/{train,val}/, or CamVid's ROOT/train/ + "
+                        "ROOT/trainannot/")
+    s.add_argument("--ignore-index", type=int, default=255,
+                   help="mask value of pixels no loss or metric counts (default 255; CamVid: 11)")
+    s.add_argument("--classes", type=Path, help="class names, one per line, class 0 first (default: ROOT/labels.txt)")
+    s.add_argument("--value-map", type=Path, help="JSON/YAML {mask value: class name | index | \"ignore\"}, e.g. "
+                                                 "COCO category ids -> contiguous classes")
     s.add_argument("--argmax", action="store_true", help="save the model with an ArgMax class-map output")
     _common(s, epochs=10, batch=16, size=128, lr=3e-3)
     p = sub.add_parser("pose", help="train a single-person keypoint model (COCO keypoints JSON)")
@@ -90,6 +97,9 @@ def _classify(args):
     info = {"format": "class_folders", "root": str(r), "train": str(r / "train"), "val": str(r / "val")}
     augment = args.augment or ("flip" if args.data is not None else "dihedral")
     cfg = ClassifyConfig(args.input_size, args.width, augment=augment)
+    from .inspect import summarise_classification
+
+    print(summarise_classification(root, train, val).text(), flush=True)
     return ClassifyTask(train, val, cfg, args.batch, args.seed, info)
 
 
@@ -105,17 +115,50 @@ def _segment(args):
         if not synthetic_matches(root, n_train, n_val, args.input_size, args.seed):
             print(f"no --data given: generating the synthetic segmentation set in {root}", flush=True)
             generate_synthetic(root, n_train, n_val, size=args.input_size, seed=args.seed)
-    if fmt == "voc":
-        train, val = read_voc_split(root, "train"), read_voc_split(root, "val")
-    else:
-        train, val = read_coco_split(Path(root) / "train.json"), read_coco_split(Path(root) / "val.json")
-    r = Path(root).resolve()
-    info = {"format": fmt, "root": str(r),
-            **({"train": str(r / "ImageSets" / "Segmentation" / "train.txt"),
-                "val": str(r / "ImageSets" / "Segmentation" / "val.txt")} if fmt == "voc"
-               else {"train": str(r / "train.json"), "val": str(r / "val.json")})}
+    train, val, info = read_segment_data(root, fmt, getattr(args, "ignore_index", 255), getattr(args, "classes", None),
+                                         getattr(args, "value_map", None))
+    from .inspect import summarise_segmentation
+    from .segment.data import load_sample
+
+    print(summarise_segmentation(root, train, val, load_sample).text(), flush=True)
     return SegmentTask(train, val, SegmentConfig(args.input_size, args.width, argmax=args.argmax), args.batch,
                        args.seed, info)
+
+
+def read_segment_data(root, fmt: str, ignore_index: int = 255, classes=None, value_map=None):
+    """(train SegSplit, val SegSplit, run.json "data") for ``--data ROOT --format voc|coco|folders``."""
+    from .records import AnnotationError
+    from .segment.data import (MaskValues, read_class_list, read_coco_split, read_mask_folders, read_value_map,
+                               read_voc_split)
+
+    root = Path(root)
+    labels = read_class_list(classes) if classes else None
+    if fmt == "coco":
+        if classes or value_map or ignore_index != 255:
+            raise AnnotationError("--classes, --value-map and --ignore-index apply to mask PNGs (--format voc or "
+                                  "folders); COCO JSON names its own categories")
+        train, val = read_coco_split(root / "train.json"), read_coco_split(root / "val.json")
+    else:
+        reader = read_voc_split if fmt == "voc" else read_mask_folders
+        if value_map and labels is None:  # the map's class names need the class list first
+            labels = reader(root, "train", check_sizes=False).labels
+        values = MaskValues(ignore_index, read_value_map(value_map, labels) if value_map else None)
+        train = reader(root, "train", values=values, labels=labels)
+        val = reader(root, "val", values=values, labels=train.labels)
+    r = root.resolve()
+    if fmt == "voc":
+        splits = {s: str(r / "ImageSets" / "Segmentation" / f"{s}.txt") for s in ("train", "val")}
+    elif fmt == "coco":
+        splits = {s: str(r / f"{s}.json") for s in ("train", "val")}
+    else:
+        splits = {s: str(train.samples[0].image.parent if s == "train" else val.samples[0].image.parent)
+                  for s in ("train", "val")}
+    info = {"format": fmt, "root": str(r), **splits}
+    if fmt != "coco":
+        info.update(values.info())
+        if classes:
+            info["classes"] = str(Path(classes).resolve())
+    return train, val, info
 
 
 def _pose(args):

@@ -63,8 +63,12 @@ def colourise(class_map: np.ndarray) -> np.ndarray:
     return palette(int(class_map.max()) + 1 if class_map.size else 1)[class_map]
 
 
-def _is_background(result: Segmentation, class_id: int) -> bool:
-    return class_id == 0 and result.label(0).lower() == "background"
+BACKGROUND_NAMES = ("background", "__background__", "bg")
+
+
+def background_ids(result: Segmentation) -> list[int]:
+    """The classes the labels name background (any index: index 0 is not assumed to be one; CamVid's 0 is Sky)."""
+    return [i for i, name in enumerate(result.labels) if name.strip().lower() in BACKGROUND_NAMES]
 
 
 def _draw_legend(image: np.ndarray, result: Segmentation, colours: np.ndarray) -> np.ndarray:
@@ -84,14 +88,15 @@ def _draw_legend(image: np.ndarray, result: Segmentation, colours: np.ndarray) -
 
 
 def render_overlay(frame_bgr: np.ndarray, result: Segmentation, alpha: float = ALPHA) -> np.ndarray:
-    """Blend class colours over the frame (a 'background' class 0 stays clear), with a legend."""
+    """Blend class colours over the frame (classes labelled background stay clear), with a legend."""
     if frame_bgr.shape[:2] != result.class_map.shape:
         raise ValueError(f"frame {frame_bgr.shape[:2]} and class map {result.class_map.shape} differ in size")
     colours = palette(int(result.class_map.max()) + 1)
     out = frame_bgr.copy()
     mask = np.ones(result.class_map.shape, dtype=bool)
-    if _is_background(result, 0):
-        mask &= result.class_map != 0
+    background = background_ids(result)
+    if background:
+        mask &= ~np.isin(result.class_map, background)
     blended = cv2.addWeighted(frame_bgr, 1.0 - alpha, colours[result.class_map], alpha, 0.0)
     out[mask] = blended[mask]
     return _draw_legend(out, result, colours)

@@ -167,3 +167,15 @@ def test_unknown_view_is_refused(zoo, deeplab_float):
     frame = cv2.imread(str(zoo / "images/segmentation_input_rotation0.jpg"))
     with pytest.raises(ConfigError, match="--seg-view"):
         _run(deeplab_float, frame, seg_view="mosaic")
+
+
+def test_overlay_background_comes_from_the_labels_not_index_0():
+    frame = np.full((20, 30, 3), 100, np.uint8)
+    m = np.zeros((20, 30), np.int32)
+    m[:, 10:20], m[:, 20:] = 1, 2
+    camvid = Segmentation(m, class_fractions(m, 3), ("Sky", "Road", "Car"))  # class 0 is Sky: painted
+    over = render_overlay(frame, camvid)
+    assert (over[15, 2] != 100).any() and (over[15, 12] != 100).any()
+    late = Segmentation(m, class_fractions(m, 3), ("road", "car", "Background"))  # background at index 2
+    over = render_overlay(frame, late)
+    assert (over[15, 25] == 100).all() and (over[15, 2] != 100).any()

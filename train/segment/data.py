@@ -1,9 +1,10 @@
 """Segmentation datasets: Pascal VOC layout, COCO instance JSON (polygons / RLE), and the synthetic shapes.
 
 VOC layout: ``ROOT/JPEGImages/<id>.jpg``, ``ROOT/SegmentationClass/<id>.png`` (class index per pixel,
-255 = ignore; palette PNGs are read back through the VOC colour map), ``ROOT/ImageSets/Segmentation/
-{train,val}.txt`` (one id per line). Labels come from ``ROOT/labels.txt`` (one per line, index 0 first)
-or default to the 21 PASCAL VOC classes. A mask whose size differs from its image is an error naming both.
+255 = ignore unless ``--ignore-index`` names another value, or values turned into classes by ``--value-map``:
+see mask_values.py; palette PNGs are read back through the VOC colour map), ``ROOT/ImageSets/Segmentation/
+{train,val}.txt`` (one id per line). Labels come from ``--classes FILE`` or ``ROOT/labels.txt`` (one per
+line, index 0 first) or default to the 21 PASCAL VOC classes; class 0 is background only when so named. A mask whose size differs from its image is an error naming both.
 COCO: each image's class map is built from its annotations (category order = class 1..C, 0 = background,
 crowd regions = 255).
 """
@@ -21,6 +22,7 @@ import numpy as np
 from ..image_io import read_rgb, write_image
 from ..records import AnnotationError, read_coco_document
 from ..synth import LABELS, SceneStyle, make_scene
+from .mask_values import MaskValues, read_class_list, read_value_map
 from .masks import IGNORE, MaskError, annotation_mask, read_class_png
 
 VOC_LABELS = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -40,6 +42,8 @@ class SegSample:
     image: Path
     mask: Path | None = None  # a class PNG (VOC layout) ...
     coco: tuple | None = None  # ... or (json path, image entry, its annotations, category id -> class)
+    values: MaskValues | None = None  # what the PNG's values mean (ignore value, value map)
+    num_classes: int = 256  # classes the PNG's values may name
 
 
 @dataclass
@@ -52,10 +56,12 @@ def load_sample(sample: SegSample) -> tuple[np.ndarray, np.ndarray]:
     """(RGB uint8 image, (H, W) uint8 class map) of one sample, checked to have the same size."""
     image = read_rgb(sample.image)
     if sample.mask is not None:
+        values = sample.values or MaskValues()
         try:
-            mask = read_class_png(sample.mask)
+            mask = read_class_png(sample.mask, allow_16bit=values.value_map is not None)
         except MaskError as exc:
             raise AnnotationError(str(exc)) from exc
+        mask = values.to_classes(mask, sample.num_classes, f"mask {sample.mask}")
         if mask.shape != image.shape[:2]:
             raise AnnotationError(f"mask {sample.mask} is {mask.shape[1]}x{mask.shape[0]} but its image "
                                   f"{sample.image} is {image.shape[1]}x{image.shape[0]}; expected the same size")
@@ -87,12 +93,16 @@ def _labels_file(root: Path) -> tuple[str, ...]:
         return VOC_LABELS
     labels = tuple(line.strip() for line in f.read_text().splitlines() if line.strip())
     if len(labels) < 2:
-        raise AnnotationError(f"{f}: expected one class name per line, background first, at least two classes")
+        raise AnnotationError(f"{f}: expected one class name per line (class 0 first), at least two classes")
     return labels
 
 
-def read_voc_split(root: Path, split: str, check_sizes: bool = True) -> SegSplit:
+def read_voc_split(root: Path, split: str, check_sizes: bool = True, values: MaskValues | None = None,
+                   labels: tuple[str, ...] | None = None) -> SegSplit:
+    """``labels``: the class list (``--classes FILE``; default ROOT/labels.txt or the VOC classes);
+    ``values``: the masks' ignore value and value map (default: value = class, 255 = ignore)."""
     root = Path(root)
+    labels = tuple(labels) if labels else _labels_file(root)
     listing = root / "ImageSets" / "Segmentation" / f"{split}.txt"
     if not listing.is_file():
         raise AnnotationError(f"{listing}: missing; expected a VOC layout with ImageSets/Segmentation/{split}.txt")
@@ -108,13 +118,58 @@ def read_voc_split(root: Path, split: str, check_sizes: bool = True) -> SegSplit
             raise AnnotationError(f"{listing} line {n}: no image JPEGImages/{stem}.jpg (or .png)")
         if not mask.is_file():
             raise AnnotationError(f"{listing} line {n}: no mask {mask}")
-        samples.append(SegSample(image, mask=mask))
+        samples.append(SegSample(image, mask=mask, values=values, num_classes=len(labels)))
     if not samples:
         raise AnnotationError(f"{listing}: lists no image id")
     if check_sizes:
         for s in samples:
             _check_size(s)
-    return SegSplit(_labels_file(root), samples)
+    return SegSplit(labels, samples)
+
+
+MASK_FOLDER_TREES = """expected one of these mask-folder layouts (masks: one PNG per image, same stem):
+  ROOT/images/{train,val}/<stem>.jpg   ROOT/masks/{train,val}/<stem>.png
+  ROOT/{train,val}/<stem>.png          ROOT/{train,val}annot/<stem>.png      (CamVid as SegNet ships it)
+  class names in --classes FILE, ROOT/labels.txt or ROOT/classes.txt (one per line, class 0 first)"""
+
+
+def _mask_folders(root: Path, split: str) -> tuple[Path, Path] | None:
+    for images, masks in ((root / "images" / split, root / "masks" / split), (root / split, root / f"{split}annot")):
+        if images.is_dir() and masks.is_dir():
+            return images, masks
+    return None
+
+
+def read_mask_folders(root: Path, split: str, check_sizes: bool = True, values: MaskValues | None = None,
+                      labels: tuple[str, ...] | None = None) -> SegSplit:
+    """Images and their mask PNGs in sibling folders (MASK_FOLDER_TREES); every image needs its mask."""
+    from ..image_io import list_images
+
+    root = Path(root)
+    found = _mask_folders(root, split)
+    if found is None:
+        held = ", ".join(sorted(p.name + "/" for p in root.iterdir() if p.is_dir())[:12]) if root.is_dir() else ""
+        raise AnnotationError(f"{root}: no image and mask folders for the {split} split; {MASK_FOLDER_TREES}\n"
+                              f"it holds: {held or 'no folders'}")
+    if not labels:
+        listing = next((root / n for n in ("labels.txt", "classes.txt") if (root / n).is_file()), None)
+        if listing is None:
+            raise AnnotationError(f"{root}: no class names: give --classes FILE or put labels.txt in {root} "
+                                  "(one name per line, class 0 first)")
+        labels = read_class_list(listing)
+    images_dir, masks_dir = found
+    samples = []
+    for image in list_images(images_dir):
+        mask = masks_dir / f"{image.stem}.png"
+        if not mask.is_file():
+            raise AnnotationError(f"{image}: no mask {mask}; expected a PNG of the same stem in {masks_dir}")
+        samples.append(SegSample(image, mask=mask, values=values, num_classes=len(labels)))
+    if not samples:
+        raise AnnotationError(f"{images_dir}: holds no images; {MASK_FOLDER_TREES}")
+    if check_sizes:
+        for s in samples:
+            _check_size(s)
+    return SegSplit(tuple(labels), samples)
 
 
 def _check_size(sample: SegSample) -> None:

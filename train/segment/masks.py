@@ -33,8 +33,9 @@ def voc_palette(n: int = 256) -> np.ndarray:
     return pal
 
 
-def read_class_png(path) -> np.ndarray:
-    """(H, W) uint8 class indices from a grey index PNG, or from a colour PNG in the VOC palette.
+def read_class_png(path, allow_16bit: bool = False) -> np.ndarray:
+    """(H, W) uint8 class indices from a grey index PNG, or from a colour PNG in the VOC palette
+    (``allow_16bit``: grey 16-bit values too, as uint16, for a value map to turn into classes).
 
     OpenCV expands palette PNGs to colour, so colour masks are mapped back through the VOC colour map;
     a colour outside it is an error naming the file and the colour.
@@ -43,8 +44,11 @@ def read_class_png(path) -> np.ndarray:
     if img is None:
         raise MaskError(f"{path}: cannot be read as a mask image")
     if img.ndim == 2:
+        if img.dtype == np.uint16 and allow_16bit:
+            return img
         if img.dtype != np.uint8:
-            raise MaskError(f"{path}: mask must be 8-bit (class index per pixel), got {img.dtype}")
+            raise MaskError(f"{path}: mask must be 8-bit (class index per pixel), got {img.dtype}"
+                            + ("" if allow_16bit else "; 16-bit values need a --value-map"))
         return img
     rgb = cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2RGB)
     if np.all(rgb[..., 0] == rgb[..., 1]) and np.all(rgb[..., 1] == rgb[..., 2]):
