@@ -31,8 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
     s.add_argument("--seed", type=int, default=0)
     d = sub.add_parser("detect", help="train an object detector into a run folder")
-    d.add_argument("--data", type=Path, help="dataset folder (default: the synthetic set in data/synth, "
-                                              "generated when missing)")
+    d.add_argument("--data", type=Path, help="dataset folder, or an Ultralytics data.yaml with --format yolo "
+                                              "(layouts: docs/datasets.md; default: the synthetic set in "
+                                              "data/synth, generated when missing)")
     d.add_argument("--format", choices=("coco", "voc", "yolo"), default="coco")
     d.add_argument("--out", type=Path, required=True, help="run folder, e.g. runs/shapes")
     d.add_argument("--epochs", type=int, default=16)
