@@ -31,9 +31,33 @@ class LoadedData:
         return self.train.skipped + self.val.skipped
 
 
+def guess_format(root: Path) -> str | None:
+    """The detection layout a folder looks like (for a hint when --format names another), or None."""
+    if root.is_file():
+        return "yolo" if root.suffix in (".yaml", ".yml") else None
+    if (root / "train.json").is_file():
+        return "coco"
+    if (root / "Annotations").is_dir():
+        return "voc"
+    if (root / "data.yaml").is_file() or (root / "labels").is_dir():
+        return "yolo"
+    return None
+
+
 def load_detection_data(root, fmt: str, skip_bad: bool = False) -> LoadedData:
+    """Read one layout (docs/datasets.md); an error in a folder that looks like another layout says so."""
+    try:
+        return _load(Path(root).resolve(), fmt, skip_bad)
+    except AnnotationError as exc:
+        guess = guess_format(Path(root).resolve()) if fmt in FORMATS else None
+        if guess and guess != fmt:
+            raise AnnotationError(f"{exc}\n--data {root} looks like a {guess.upper()} dataset: try --format {guess}") \
+                from exc
+        raise
+
+
+def _load(root: Path, fmt: str, skip_bad: bool) -> LoadedData:
     """COCO: ``DIR/train.json`` + ``DIR/val.json`` (file names relative to DIR). VOC and YOLO: see readers."""
-    root = Path(root).resolve()
     if fmt not in FORMATS:
         raise AnnotationError(f"--format {fmt!r} is unknown; expected one of {', '.join(FORMATS)}")
     yaml_file = fmt == "yolo" and root.is_file() and root.suffix in (".yaml", ".yml")

@@ -157,8 +157,10 @@ def summarise_classification(root, train, val) -> DatasetSummary:
     return summary
 
 
-def inspect_dataset(data, task: str = "detect", fmt: str | None = None) -> DatasetSummary:
-    """Read ``--data`` with the task's reader (problems counted, not raised) and summarise it."""
+def inspect_dataset(data, task: str = "detect", fmt: str | None = None,
+                    segment_options: dict | None = None) -> DatasetSummary:
+    """Read ``--data`` with the task's reader (problems counted, not raised) and summarise it.
+    ``segment_options``: ignore_index, classes, value_map (as ``train segment`` takes them)."""
     from pathlib import Path
 
     if task == "detect":
@@ -166,12 +168,10 @@ def inspect_dataset(data, task: str = "detect", fmt: str | None = None) -> Datas
 
         return summarise_detection(load_detection_data(data, fmt or "coco", skip_bad=True))
     if task == "segment":
-        from .segment.data import load_sample, read_coco_split, read_voc_split
+        from .segment.data import load_sample
+        from .task_cli import read_segment_data
 
-        if (fmt or "voc") == "voc":
-            train, val = read_voc_split(data, "train"), read_voc_split(data, "val")
-        else:
-            train, val = read_coco_split(Path(data) / "train.json"), read_coco_split(Path(data) / "val.json")
+        train, val, _ = read_segment_data(Path(data), fmt or "voc", **(segment_options or {}))
         return summarise_segmentation(data, train, val, load_sample)
     if task == "classify":
         from .classify.data import read_dataset
@@ -186,11 +186,15 @@ def add_inspect_parser(sub) -> None:
                                        "annotations and why, warnings) without training")
     i.add_argument("--data", required=True, help="dataset folder (or an Ultralytics data.yaml with --format yolo)")
     i.add_argument("--task", choices=("detect", "segment", "classify"), default="detect")
-    i.add_argument("--format", choices=("coco", "voc", "yolo"), default=None,
-                   help="detect: coco (default), voc or yolo; segment: voc (default) or coco")
+    i.add_argument("--format", choices=("coco", "voc", "yolo", "folders"), default=None,
+                   help="detect: coco (default), voc or yolo; segment: voc (default), folders or coco")
+    i.add_argument("--ignore-index", type=int, default=255, help="segment: the masks' ignore value")
+    i.add_argument("--classes", help="segment: class names file, one per line")
+    i.add_argument("--value-map", help="segment: JSON/YAML {mask value: class | \"ignore\"}")
 
 
 def run_inspect(args) -> int:
-    summary = inspect_dataset(args.data, args.task, args.format)
+    seg = {"ignore_index": args.ignore_index, "classes": args.classes, "value_map": args.value_map}
+    summary = inspect_dataset(args.data, args.task, args.format, seg if args.task == "segment" else None)
     print(summary.text())
     return 0

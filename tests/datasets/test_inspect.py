@@ -99,3 +99,25 @@ def test_python_m_train_inspect_prints_the_summary(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "train", "inspect", "--data", str(tmp_path / "none"),
                            "--format", "yolo"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2 and "expected one of these YOLO layouts" in proc.stderr
+
+
+def test_segment_and_classify_summaries(tmp_path):
+    m = np.zeros((10, 10), np.uint8)
+    m[:, 5:], m[0] = 1, 11  # Sky left, Road right, the first row void (CamVid's 11)
+    for split in ("train", "val"):
+        for folder, img in ((split, np.full((10, 10, 3), 50, np.uint8)), (f"{split}annot", m)):
+            (tmp_path / "cv" / folder).mkdir(parents=True)
+            cv2.imwrite(str(tmp_path / "cv" / folder / "f.png"), img)
+    (tmp_path / "cv" / "labels.txt").write_text("Sky\nRoad\nCar\n")
+    summary = inspect_dataset(tmp_path / "cv", "segment", "folders", {"ignore_index": 11})
+    train = summary.splits[0]
+    assert train.per_class == {"Sky": 45, "Road": 45, "Car": 0} and train.ignored_pixels == 10
+    assert "train: no pixels of class(es) Car" in summary.warnings
+    assert "10 pixels ignored" in summary.text()
+    for split, counts in (("train", {"ant": 3, "bee": 1}), ("val", {"ant": 1, "bee": 1})):
+        for name, n in counts.items():
+            for i in range(n):
+                _image(tmp_path / "cls" / split / name / f"{i}.jpg")
+    summary = inspect_dataset(tmp_path / "cls", "classify")
+    assert [s.per_class for s in summary.splits] == [{"ant": 3, "bee": 1}, {"ant": 1, "bee": 1}]
+    assert summary.warnings == []  # 3x is no imbalance worth a warning

@@ -177,3 +177,12 @@ def test_voc_not_found_shows_the_tree_and_a_nested_devkit(tmp_path):
     with pytest.raises(AnnotationError, match=r"(?s)no Annotations/ folder; expected a Pascal VOC folder.*"
                                               r"ROOT/JPEGImages/<id>\.jpg.*one level down: VOCdevkit/VOC2007"):
         load_detection_data(tmp_path, "voc")
+
+
+def test_a_folder_of_another_layout_is_named_with_the_format_to_use(tmp_path):
+    _voc(tmp_path)
+    with pytest.raises(AnnotationError, match=r"(?s)train\.json: missing.*looks like a VOC dataset: try --format voc"):
+        load_detection_data(tmp_path, "coco")
+    yaml = _coco128(tmp_path / "u")
+    with pytest.raises(AnnotationError, match=r"looks like a YOLO dataset: try --format yolo"):
+        load_detection_data(yaml.parent / "datasets" / "coco128" / ".." / ".." / "coco128.yaml", "voc")
