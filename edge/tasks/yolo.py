@@ -43,10 +43,9 @@ def _rows(raw: np.ndarray, layout: str) -> np.ndarray:
 
 
 def _to_normalised(boxes: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
-    """Every Ultralytics TFLite export normalises boxes to 0..1; very old ones gave input pixels."""
-    if boxes.size and float(np.abs(boxes).max()) > 1.5:
-        w, h = input_size
-        return boxes / np.array([w, h, w, h], dtype=np.float32)
+    """Boxes of a TFLite YOLO head are 0..1 of the input: Ultralytics' AutoBackend and YOLOv5's detect.py
+    multiply every TFLite file's boxes (and keypoints) by the input size, without looking at the values. So
+    do we: the units are fixed by the family, not guessed from a frame's values (``input_size`` unused)."""
     return boxes
 
 
@@ -102,10 +101,7 @@ def decode_yolov5_anchors(raw: np.ndarray, *, nc: int, score: float = 0.25, iou:
 def keypoints_to_frame(extra: np.ndarray, kpt_shape: tuple[int, int], transform: Transform) -> np.ndarray:
     """(M, K * D) keypoint values (x, y 0..1 of the input [, visibility]) -> (M, K, 3) frame pixels + conf."""
     k, d = kpt_shape
-    kp = np.asarray(extra, dtype=np.float32).reshape(-1, k, d)
-    if np.abs(kp[..., :2]).max(initial=0.0) > 1.5:  # pixel keypoints of very old exports
-        kp = kp.copy()
-        kp[..., :2] /= np.array(transform.input_size, dtype=np.float32)
+    kp = np.asarray(extra, dtype=np.float32).reshape(-1, k, d)  # 0..1 of the input, as upstream reads them
     xy = transform.points_to_frame(kp[..., :2])
     fw, fh = transform.frame_size
     xy = np.clip(xy, 0, [fw, fh])

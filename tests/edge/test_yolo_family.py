@@ -340,3 +340,15 @@ def test_prototype_layout_from_the_coefficient_count(protos_shape, layout):
     info = model_info(mf)
     assert info.decode["protos_layout"] == layout and info.decode["nm"] == 2
     assert [o.role for o in info.outputs] == ["yolo_head", "yolo_protos"]
+
+
+def test_box_units_are_the_familys_not_guessed_from_a_frame():
+    """Upstream multiplies every TFLite head's boxes by the input size without looking at them: a box reaching
+    past the input (x2 = 2.0) stays 2.0 of the input, it does not turn the frame's boxes into 'pixels'."""
+    from edge.tasks.yolo import decode_head
+
+    rows = np.array([[[0.1, 0.1, 2.0, 0.5, 0.9, 3], [0.2, 0.2, 0.4, 0.4, 0.8, 1]]], np.float32)
+    boxes, scores, class_ids, _ = decode_head(rows, layout="anchors_first", nc=80, end2end=True,
+                                              input_size=(320, 320))
+    assert np.allclose(boxes, [[0.1, 0.1, 2.0, 0.5], [0.2, 0.2, 0.4, 0.4]])
+    assert class_ids.tolist() == [3, 1]
