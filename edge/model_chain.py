@@ -111,6 +111,8 @@ class ModelChain:
                     out.brightness = float(out.image[::4, ::4].mean())
                 if not spec.when.passes(out.brightness):
                     out.skipped.append(spec.name)
+                    if spec.name == self.tracked:  # the counts still go into this frame's JSON line
+                        out.tracking = self.tracking.idle(t)
                     continue
             if spec.on_model:
                 result, timing = self._run_on_boxes(stage, out)

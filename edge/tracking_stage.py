@@ -77,6 +77,12 @@ class TrackingStage:
             state, events = self.counter.update(objects, alive, t, frame_size)
         return out, TrackingResult(state, events, trails)
 
+    def idle(self, t: float | None = None) -> TrackingResult:
+        """A frame on which the tracked model did not run (its ``when`` gate closed): the tracker does not
+        advance, the zones and lines report their counts unchanged (dwell times still grow), no events."""
+        t = time.monotonic() - self._t0 if t is None else t
+        return TrackingResult(self.counter.state(t) if self.counter is not None else {}, [], {})
+
     def render(self, image: np.ndarray, result: TrackingResult) -> np.ndarray:
         """Trails of the tracks, zone outlines and line segments with their counts."""
         h, w = image.shape[:2]

@@ -220,7 +220,6 @@ class ZoneCounter:
         included). Returns (state for the JSON line, events of this frame)."""
         polys, segments = self.geometry(frame_size)
         events: list[dict] = []
-        zones_json: dict = {}
         for zone, poly, st in zip(self.zones, polys, self._zone_state):
             here = [o for o in objects if zone.classes is None or o.label in zone.classes]
             pts = np.array([anchor_point(o.box, zone.anchor) for o in here]).reshape(-1, 2)
@@ -258,8 +257,6 @@ class ZoneCounter:
                     if tid in st.entered and tid not in st.dwelled and t - st.entered[tid] >= zone.dwell:
                         st.dwelled.add(tid)
                         events.append(_event("dwell", o, t, zone=zone.name, dwell_s=round(t - st.entered[tid], 2)))
-            zones_json[zone.name] = {"inside": len(st.entered), "in": st.count_in, "out": st.count_out,
-                                     "dwell_s": {str(tid): round(t - t0, 2) for tid, t0 in st.entered.items()}}
         lines_json: dict = {}
         for k, (line, (a, b)) in enumerate(zip(self.lines, segments)):
             last = self._last_point[k]
@@ -275,13 +272,19 @@ class ZoneCounter:
                 last[o.track_id] = p
             for tid in [tid for tid in last if tid not in alive]:
                 del last[tid]
-            lines_json[line.name] = {"in": self._line_counts[k][0], "out": self._line_counts[k][1]}
-        state = {}
+        return self.state(t), events
+
+    def state(self, t: float) -> dict:
+        """The counts for the JSON line: ``inside``/``in``/``out`` and dwell seconds (up to ``t``) per zone,
+        ``in``/``out`` per line. Also what a frame on which the tracked model did not run reports."""
+        state: dict = {}
         if self.zones:
-            state["zones"] = zones_json
+            state["zones"] = {zone.name: {"inside": len(st.entered), "in": st.count_in, "out": st.count_out,
+                                          "dwell_s": {str(tid): round(t - t0, 2) for tid, t0 in st.entered.items()}}
+                              for zone, st in zip(self.zones, self._zone_state)}
         if self.lines:
-            state["lines"] = lines_json
-        return state, events
+            state["lines"] = {line.name: {"in": c[0], "out": c[1]} for line, c in zip(self.lines, self._line_counts)}
+        return state
 
 
 def _event(kind: str, o: TrackedObject, t: float, **extra) -> dict:
