@@ -183,7 +183,9 @@ class Plan:
             "decoder": self.decoder or "none",
             "resize": self.resize.describe() + (f": {self.resize.why}" if self.resize.why else ""),
             "normalisation": norm,
-            "labels": f"{labels_count} from {labels_source}" if labels_count else "none (class ids are printed)",
+            "labels": f"{labels_count} from {labels_source}" if labels_count else (
+                "none in the file: edge run needs --labels FILE for a detector" if self.task == "detect"
+                else "none (class ids are printed)"),
         }
 
 

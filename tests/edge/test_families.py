@@ -100,6 +100,8 @@ def test_edge_info_names_task_and_plan_for_every_decodable_zoo_file(zoo, capsys)
         for key in ("resize", "normalisation", "labels"):
             assert plan.get(key), (name, key, plan)
         assert "warnings" not in plan, (name, plan["warnings"])  # nothing assumed silently
+        if task == "detect" and not report["labels"]["count"]:  # the classic YOLOv5 file: no names inside
+            assert plan["labels"] == "none in the file: edge run needs --labels FILE for a detector", name
 
 
 def test_unrecognised_model_run_error_lists_the_known_tasks(tmp_path, cli):
