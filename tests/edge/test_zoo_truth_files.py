@@ -197,3 +197,75 @@ def test_every_expected_file_of_the_zoo_is_read_by_a_test(zoo):
 
     missing = [str(p.relative_to(zoo)) for p in expected if not read(p)]
     assert not missing, f"expected answers no test reads: {missing}"
+
+
+# ------------------------------------------------------------------------------------ BlazePose, detector keypoints
+
+
+def _person_detector(path: Path, frame_wh, hips, top) -> Path:
+    """A constant-output file shaped like MediaPipe's pose_detection.tflite (224 px, 2254 anchors, 12 values):
+    one person whose alignment keypoints are ``hips`` (keypoint 0, the body centre) and ``top`` (keypoint 1, the
+    end of the body-size radius, 'up'), written as the regressors MediaPipe's decoder reads back to those frame
+    pixels through the letterbox. The zoo has no BlazePose detector; this stands in for its answer."""
+    from edge.tasks import mediapipe_ssd as mp
+
+    from .tflite_writer import build_model
+
+    cfg = mp.KNOWN["pose_detection"]
+    anchors = mp.generate_anchors(cfg)
+    side = max(frame_wh)
+    pad = ((side - frame_wh[0]) / 2, (side - frame_wh[1]) / 2)
+    size = cfg.input_size[0]
+    i = 1500
+    ax, ay, aw, ah = anchors[i]
+
+    def raw(x, y):
+        return ((x + pad[0]) / side - ax) * size / aw, ((y + pad[1]) / side - ay) * size / ah
+
+    regressors = np.zeros((1, cfg.num_anchors, cfg.num_coords), np.float32)
+    scores = np.full((1, cfg.num_anchors, 1), -10.0, np.float32)
+    radius = float(np.hypot(*(np.subtract(top, hips))))
+    regressors[0, i, :4] = [*raw(*hips), 2 * radius / side * size / aw, 2 * radius / side * size / ah]
+    for k, point in enumerate((hips, top, hips, top)):
+        regressors[0, i, 4 + 2 * k: 6 + 2 * k] = raw(*point)
+    scores[0, i, 0] = 5.0
+    path.write_bytes(build_model([1, size, size, 3], {"regressors": regressors, "classificators": scores}))
+    return path
+
+
+def test_blazepose_on_person_detector_keypoints_matches_solutions_also_turned(zoo, tmp_path, cli):
+    """pose_landmark_full chained (pipeline TOML, ``on = "det:person"``) on a BlazePose-detector-shaped file:
+    the crop is the square around keypoint 0 with side 2 x 1.25 x its distance to keypoint 1, turned so that
+    0 -> 1 points up. Upright and on the image turned a quarter clockwise (keypoints turned with it), the 33
+    landmarks land within 25 px of Solutions Pose's (turned the same way)."""
+    want = json.loads((zoo / "expected/mediapipe/pose_landmark_full.solutions_pose_c1.json").read_text())
+    want = want["results"]["pose_image1.png"]
+    w, h = want["image_wh"]
+    upstream = np.array(want["landmarks_xyzv_norm"])[:, :2] * [w, h]
+    hips, top = (208.0, 320.0), (208.0, 40.0)  # the body's centre and 280 px above it, read off the image
+    image = cv2.imread(str(zoo / "images/pose_image1.png"))
+    turn = lambda p: np.stack([h - np.asarray(p)[..., 1], np.asarray(p)[..., 0]], axis=-1)  # (x, y) -> (h - y, x)
+    for name, frame, (c, t), expect, rotation in (
+            ("upright", image, (hips, top), upstream, 0.0),
+            ("turned", cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), (turn(hips), turn(top)), turn(upstream),
+             np.pi / 2)):
+        folder = tmp_path / name
+        folder.mkdir()
+        cv2.imwrite(str(folder / "frame.png"), frame)
+        detector = _person_detector(tmp_path / f"{name}_pose_detection.tflite", (frame.shape[1], frame.shape[0]),
+                                    tuple(c), tuple(t))
+        jsonl = tmp_path / f"{name}.jsonl"
+        toml = tmp_path / f"{name}.toml"
+        toml.write_text(f'source = "file://{folder}/"\nsinks = ["jsonl://{jsonl}"]\n'
+                        f'[[model]]\npath = "{detector}"\nname = "det"\n'
+                        f'[[model]]\npath = "{zoo / "models/pose_landmark_full.tflite"}"\nname = "lm"\n'
+                        f'on = "det:person"\n')
+        proc = cli("run", "--config", str(toml), "--quiet", "--threads", "1", timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        (record,) = [json.loads(line) for line in jsonl.read_text().splitlines()]
+        (crop,) = record["models"]["lm"]["crops"]
+        pose = crop["landmarks"]
+        assert pose["rect"]["rotation"] == pytest.approx(rotation, abs=1e-3)
+        assert pose["rect"]["width"] == pytest.approx(2 * 280 * 1.25, abs=0.5)
+        err = np.hypot(*(np.array(pose["points"])[:, :2] - expect).T)
+        assert len(err) == 33 and err.max() <= 25, f"{name}: landmarks up to {err.max():.1f} px from Solutions'"
