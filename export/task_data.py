@@ -91,7 +91,8 @@ def _segment(run: Run) -> TaskData:
     elif data["format"] == "coco":
         train, val = (_reading(read_coco_split, Path(data[s])) for s in ("train", "val"))
     else:
-        raise CalibrationError(f"{run.path / 'run.json'}: data.format {data['format']!r}; expected 'voc', 'folders' or 'coco'")
+        raise CalibrationError(f"{run.path / 'run.json'}: data.format {data['format']!r}; "
+                               "expected 'voc', 'folders' or 'coco'")
     _check_labels(run, train.labels, data["root"])
     return TaskData(train.samples, val.samples, lambda s: read_bgr(s.image), data["train"])
 

@@ -143,7 +143,8 @@ def _ultralytics(yaml_path: Path, doc: dict) -> YoloLayout:
             raise AnnotationError(f"{yaml_path}: no {split}: entry; {EXPECTED_TREES}")
         values = value if isinstance(value, list) else [value]
         if not values or not all(isinstance(v, str) and v for v in values):
-            raise AnnotationError(f"{yaml_path}: {split}: {value!r}; expected a folder or list file (or a list of them)")
+            raise AnnotationError(f"{yaml_path}: {split}: {value!r}; expected a folder or list file "
+                                  "(or a list of them)")
         splits[split] = [str(p if (p := Path(v).expanduser()).is_absolute() else root / p) for v in values]
     kpt = doc.get("kpt_shape")
     if kpt is not None and not (isinstance(kpt, list) and len(kpt) == 2 and kpt[1] in (2, 3)
@@ -162,7 +163,8 @@ def _found(root: Path) -> str:
         if p.is_dir():
             subs = [q for q in sorted(p.iterdir()) if q.is_dir()][:8]
             n = len(_images_in(p, recursive=False))
-            lines.append(f"  {p.name}/  ({n} images)" + (f"  with {', '.join(q.name + '/' for q in subs)}" if subs else ""))
+            inside = f"  with {', '.join(q.name + '/' for q in subs)}" if subs else ""
+            lines.append(f"  {p.name}/  ({n} images){inside}")
         else:
             lines.append(f"  {p.name}")
     return "it holds:\n" + ("\n".join(lines) if lines else "  nothing")

@@ -4,7 +4,9 @@ VOC layout: ``ROOT/JPEGImages/<id>.jpg``, ``ROOT/SegmentationClass/<id>.png`` (c
 255 = ignore unless ``--ignore-index`` names another value, or values turned into classes by ``--value-map``:
 see mask_values.py; palette PNGs are read back through the VOC colour map), ``ROOT/ImageSets/Segmentation/
 {train,val}.txt`` (one id per line). Labels come from ``--classes FILE`` or ``ROOT/labels.txt`` (one per
-line, index 0 first) or default to the 21 PASCAL VOC classes; class 0 is background only when so named. A mask whose size differs from its image is an error naming both.
+line, index 0 first) or default to the 21 PASCAL VOC classes; class 0 is background only when so named.
+A mask whose size differs from its image is an error naming both.
+Mask folders (images/ + masks/, CamVid train/ + trainannot/): ``read_mask_folders``, MASK_FOLDER_TREES.
 COCO: each image's class map is built from its annotations (category order = class 1..C, 0 = background,
 crowd regions = 255).
 """
