@@ -142,7 +142,7 @@ def read_segment_data(root, fmt: str, ignore_index: int = 255, classes=None, val
         reader = read_voc_split if fmt == "voc" else read_mask_folders
         if value_map and labels is None:  # the map's class names need the class list first
             labels = reader(root, "train", check_sizes=False).labels
-        values = MaskValues(ignore_index, read_value_map(value_map, labels) if value_map else None)
+        values = MaskValues.from_pairs(ignore_index, read_value_map(value_map, labels) if value_map else ())
         train = reader(root, "train", values=values, labels=labels)
         val = reader(root, "val", values=values, labels=train.labels)
     r = root.resolve()

@@ -23,7 +23,7 @@ CAMVID = ("Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "
 def _pair(images: Path, masks: Path, stem: str, mask: np.ndarray, suffix=".png"):
     images.mkdir(parents=True, exist_ok=True)
     masks.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(images / f"{stem}{suffix}"), np.full(mask.shape + (3,), 80, np.uint8))
+    cv2.imwrite(str(images / f"{stem}{suffix}"), np.full(mask.shape[:2] + (3,), 80, np.uint8))
     cv2.imwrite(str(masks / f"{stem}.png"), mask)
 
 
@@ -120,3 +120,28 @@ def test_no_mask_folders_shows_the_expected_trees(tmp_path):
         MaskValues(70000)
     with pytest.raises(AnnotationError, match=r"apply to mask PNGs"):
         read_segment_data(tmp_path, "coco", ignore_index=11)
+
+
+def test_colour_coded_masks_map_colour_by_colour(tmp_path):
+    """CamVid's 32-class release paints classes as colours (Sky 128,128,128; Road 128,64,128; Void 0,0,0)."""
+    rgb = np.zeros((6, 9, 3), np.uint8)
+    rgb[:, :3], rgb[:, 3:6] = (128, 128, 128), (128, 64, 128)  # right third stays Void
+    for split in ("train", "val"):
+        _pair(tmp_path / "images" / split, tmp_path / "masks" / split, "c", np.ascontiguousarray(rgb[..., ::-1]))
+    (tmp_path / "labels.txt").write_text("Sky\nRoad\n")
+    vmap = tmp_path / "colours.yaml"
+    vmap.write_text('"#808080": Sky\n128,64,128: 1\n"0,0,0": ignore\n')
+    train, _, info = read_segment_data(tmp_path, "folders", value_map=vmap)
+    _, mask = load_sample(train.samples[0])
+    assert (mask[:, :3] == 0).all() and (mask[:, 3:6] == 1).all() and (mask[:, 6:] == IGNORE).all()
+    assert info["colour_map"] == {"#000000": IGNORE, "#804080": 1, "#808080": 0}
+    assert MaskValues.from_info(info) == train.samples[0].values
+    vmap.write_text('"#808080": Sky\n"128,64,128": Road\n')
+    with pytest.raises(AnnotationError, match=r"c\.png: colour\(s\) #000000 are not in --value-map"):
+        load_sample(read_segment_data(tmp_path, "folders", value_map=vmap)[0].samples[0])
+    vmap.write_text('"#808080": Sky\n3: Road\n')
+    with pytest.raises(AnnotationError, match="mixes mask values and colours"):
+        read_segment_data(tmp_path, "folders", value_map=vmap)
+    vmap.write_text('"300,0,0": Sky\n')
+    with pytest.raises(AnnotationError, match=r"colour '300,0,0' has a channel outside 0\.\.255"):
+        read_segment_data(tmp_path, "folders", value_map=vmap)

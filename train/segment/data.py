@@ -59,10 +59,13 @@ def load_sample(sample: SegSample) -> tuple[np.ndarray, np.ndarray]:
     image = read_rgb(sample.image)
     if sample.mask is not None:
         values = sample.values or MaskValues()
-        try:
-            mask = read_class_png(sample.mask, allow_16bit=values.value_map is not None)
-        except MaskError as exc:
-            raise AnnotationError(str(exc)) from exc
+        if values.colour_map is not None:
+            mask = read_rgb(sample.mask)  # colour-coded: mapped colour by colour
+        else:
+            try:
+                mask = read_class_png(sample.mask, allow_16bit=values.value_map is not None)
+            except MaskError as exc:
+                raise AnnotationError(str(exc)) from exc
         mask = values.to_classes(mask, sample.num_classes, f"mask {sample.mask}")
         if mask.shape != image.shape[:2]:
             raise AnnotationError(f"mask {sample.mask} is {mask.shape[1]}x{mask.shape[0]} but its image "
