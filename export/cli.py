@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from edge.errors import EdgeError
 from edge.schema import Field, check_args, threads_field
@@ -70,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         return report_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        if not (Path(args.run) / "run.json").is_file():
-            raise ExportError(f"{args.run}: not a run folder (no run.json); expected a folder written by "
-                              f"`python -m train`")
         check_args(args, OPTION_FIELDS)
+        from .run_folder import load_run
+
+        load_run(args.run)  # the run folder and its run.json, named before TensorFlow is imported
         from .optimize import OptimizeOptions, parse_modes
         from .targets import formats_for, parse_targets
 

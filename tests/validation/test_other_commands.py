@@ -25,7 +25,7 @@ EXPORT_CASES = [
 
 @pytest.mark.parametrize("args, needles", [c[1:] for c in EXPORT_CASES], ids=[c[0] for c in EXPORT_CASES])
 def test_export_bad_options(args, needles, tmp_path, run):
-    (tmp_path / "run.json").write_text("{}\n")  # the options are judged before the run is read
+    (tmp_path / "run.json").write_text("{}\n")  # the options are judged before the run folder is read
     proc = run("export", str(tmp_path), *args)
     one_error(proc, "error:", needles)
     assert not (tmp_path / "export").exists()
@@ -33,7 +33,8 @@ def test_export_bad_options(args, needles, tmp_path, run):
 
 def test_export_not_a_run_folder(tmp_path, run):
     proc = run("export", str(tmp_path / "nothing"))
-    one_error(proc, "error:", ["nothing", "not a run folder", "run.json"])
+    one_error(proc, "error:", ["nothing", "is not a run folder"])
+    assert "tensorflow" not in proc.stderr.lower()
 
 
 EDGE_CASES = [
