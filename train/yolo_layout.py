@@ -2,7 +2,7 @@
 
 Ultralytics (``--data ROOT`` holding ``data.yaml``, or ``--data file.yaml``)::
 
-    path: ../coco128          # dataset root, relative to the YAML's folder (default: that folder)
+    path: ../coco128          # dataset root, relative to the YAML's folder, else to the working folder
     train: images/train2017   # a folder of images (searched recursively), a .txt list of image paths
     val: images/val2017       #   (relative to the list's folder), or a list of either
     names: [person, bicycle]  # or {0: person, 1: bicycle}; nc: optional, checked against names
@@ -133,9 +133,11 @@ def _read_yaml(path: Path) -> dict:
 
 def _ultralytics(yaml_path: Path, doc: dict) -> YoloLayout:
     base = Path(doc.get("path") or ".").expanduser()
-    root = base if base.is_absolute() else (yaml_path.parent / base)
-    if not root.is_dir():
-        raise AnnotationError(f"{yaml_path}: path: {doc.get('path')!r} is no folder ({root})")
+    tried = [base] if base.is_absolute() else [yaml_path.parent / base, Path.cwd() / base]
+    root = next((p for p in tried if p.is_dir()), None)
+    if root is None:  # relative: the YAML's folder first, then the working folder (no settings file is read)
+        raise AnnotationError(f"{yaml_path}: path: {doc.get('path')!r} is no folder (looked for "
+                              f"{' and '.join(str(p) for p in tried)})")
     splits = {}
     for split in ("train", "val"):
         value = doc.get(split)

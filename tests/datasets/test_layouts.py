@@ -186,3 +186,16 @@ def test_a_folder_of_another_layout_is_named_with_the_format_to_use(tmp_path):
     yaml = _coco128(tmp_path / "u")
     with pytest.raises(AnnotationError, match=r"looks like a YOLO dataset: try --format yolo"):
         load_detection_data(yaml.parent / "datasets" / "coco128" / ".." / ".." / "coco128.yaml", "voc")
+
+
+def test_relative_path_falls_back_to_the_working_folder(tmp_path, monkeypatch):
+    yaml = _coco128(tmp_path / "w")
+    elsewhere = tmp_path / "configs"
+    elsewhere.mkdir()
+    moved = elsewhere / "coco128.yaml"
+    moved.write_text(yaml.read_text())  # path: datasets/coco128 is not under configs/
+    monkeypatch.chdir(tmp_path / "w")
+    assert find_yolo_layout(moved).root == (tmp_path / "w" / "datasets" / "coco128").resolve()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AnnotationError, match=r"path: 'datasets/coco128' is no folder \(looked for .*configs"):
+        find_yolo_layout(moved)
