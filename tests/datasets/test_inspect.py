@@ -121,3 +121,15 @@ def test_segment_and_classify_summaries(tmp_path):
     summary = inspect_dataset(tmp_path / "cls", "classify")
     assert [s.per_class for s in summary.splits] == [{"ant": 3, "bee": 1}, {"ant": 1, "bee": 1}]
     assert summary.warnings == []  # 3x is no imbalance worth a warning
+
+
+def test_whole_bccd_splits_from_its_imagesets(tmp_path):
+    """BCCD as shipped: ImageSets/Main decides the splits (205 + 87 of its 364 images); nothing skipped."""
+    if not (BCCD / "ImageSets" / "Main" / "train.txt").is_file():
+        pytest.skip(f"BCCD is absent at {BCCD}")
+    data = load_detection_data(BCCD, "voc", skip_bad=True)
+    assert (len(data.train.records), len(data.val.records), data.skipped) == (205, 87, 0)
+    listed = (BCCD / "ImageSets" / "Main" / "val.txt").read_text().split()
+    assert [r.record_id for r in data.val.records] == listed
+    summary = summarise_detection(data)
+    assert any("class imbalance: RBC" in w for w in summary.warnings)

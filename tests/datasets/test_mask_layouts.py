@@ -145,3 +145,19 @@ def test_colour_coded_masks_map_colour_by_colour(tmp_path):
     vmap.write_text('"300,0,0": Sky\n')
     with pytest.raises(AnnotationError, match=r"colour '300,0,0' has a channel outside 0\.\.255"):
         read_segment_data(tmp_path, "folders", value_map=vmap)
+
+
+def test_export_reads_the_masks_as_training_did(tmp_path):
+    """export.task_data rebuilds the splits from run.json's data: same classes file, ignore value and map."""
+    from export.run_folder import Run
+    from export.task_data import task_data
+
+    root = _camvid(tmp_path / "CamVid")
+    names = tmp_path / "names.txt"
+    names.write_text("\n".join(CAMVID) + "\n")
+    train, _, info = read_segment_data(root, "folders", ignore_index=11, classes=names)
+    run = Run(tmp_path / "run", {"task": "segment", "labels": list(train.labels), "data": info})
+    data = task_data(run)
+    _, trained = load_sample(train.samples[0])
+    _, exported = load_sample(data.train[0])
+    assert np.array_equal(trained, exported) and (exported[0] == IGNORE).all()
