@@ -125,6 +125,21 @@ def _segment(args):
                        args.seed, info)
 
 
+def refuse_ultralytics(root, task: str, reads: str) -> None:
+    """An Ultralytics data.yaml given to a task that cannot train on it is refused by name, not misread."""
+    from .records import AnnotationError
+
+    root = Path(root)
+    yaml = root if root.suffix in (".yaml", ".yml") else next(
+        (root / n for n in ("data.yaml", "data.yml") if (root / n).is_file()), None)
+    if yaml is None or not yaml.is_file():
+        return
+    kind = "pose keypoints (kpt_shape)" if "kpt_shape" in yaml.read_text() else "YOLO labels"
+    raise AnnotationError(f"{yaml}: an Ultralytics dataset with {kind}; `train {task}` reads {reads}. Its boxes "
+                          "(and segment polygons' or poses' boxes) train a detector: python -m train detect "
+                          f"--data {yaml} --format yolo")
+
+
 def read_segment_data(root, fmt: str, ignore_index: int = 255, classes=None, value_map=None):
     """(train SegSplit, val SegSplit, run.json "data") for ``--data ROOT --format voc|coco|folders``."""
     from .records import AnnotationError
@@ -132,6 +147,8 @@ def read_segment_data(root, fmt: str, ignore_index: int = 255, classes=None, val
                                read_voc_split)
 
     root = Path(root)
+    refuse_ultralytics(root, "segment", "mask PNGs (--format voc or folders) or COCO JSON with polygons/RLE "
+                                        "(--format coco)")
     labels = read_class_list(classes) if classes else None
     if fmt == "coco":
         if classes or value_map or ignore_index != 255:
@@ -173,6 +190,7 @@ def _pose(args):
             n_train, n_val = _synth_counts(args, 1000, 150)
             print(f"no --data given: generating the synthetic stick figures in {root}", flush=True)
             generate_synthetic(root, n_train, n_val, size=max(args.input_size, 128), seed=args.seed)
+    refuse_ultralytics(root, "pose", "COCO keypoints JSON: ROOT/train.json and ROOT/val.json")
     train, val = read_coco_keypoints(Path(root) / "train.json"), read_coco_keypoints(Path(root) / "val.json")
     info = {"format": "coco_keypoints", "root": str(Path(root).resolve()),
             "train": str((Path(root) / "train.json").resolve()), "val": str((Path(root) / "val.json").resolve())}

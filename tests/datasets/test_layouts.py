@@ -199,3 +199,16 @@ def test_relative_path_falls_back_to_the_working_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(AnnotationError, match=r"path: 'datasets/coco128' is no folder \(looked for .*configs"):
         find_yolo_layout(moved)
+
+
+def test_ultralytics_pose_and_segment_sets_are_refused_by_name_for_those_tasks(tmp_path):
+    from train.task_cli import read_segment_data, refuse_ultralytics
+
+    yaml = _coco128(tmp_path, "train: images/train2017\nval: images/val2017\nnames: [person]\nkpt_shape: [17, 3]\n")
+    with pytest.raises(AnnotationError, match=r"coco128\.yaml: an Ultralytics dataset with pose keypoints "
+                                              r"\(kpt_shape\); `train pose` reads COCO keypoints JSON.*train detect"):
+        refuse_ultralytics(yaml, "pose", "COCO keypoints JSON")
+    ds = tmp_path / "datasets" / "coco128"
+    (ds / "data.yaml").write_text("train: images/train2017\nval: images/val2017\nnames: [a, b, c]\n")
+    with pytest.raises(AnnotationError, match=r"Ultralytics dataset with YOLO labels; `train segment` reads mask"):
+        read_segment_data(ds, "folders")
