@@ -65,13 +65,18 @@ def predict(mean: np.ndarray, cov: np.ndarray, noise: KalmanNoise) -> tuple[np.n
     return mean, out
 
 
-def update(mean: np.ndarray, cov: np.ndarray, z: np.ndarray, noise: KalmanNoise) -> tuple[np.ndarray, np.ndarray]:
-    """Correct (M, 8) states with (M, 4) xyah measurements."""
+def update(mean: np.ndarray, cov: np.ndarray, z: np.ndarray, noise: KalmanNoise,
+           scores: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Correct (M, 8) states with (M, 4) xyah measurements. With ``scores`` (M,) the measurement variance is
+    scaled by ``1 - score`` (NSA Kalman, StrongSORT): a confident detection moves the state more."""
     if len(mean) == 0:
         return mean, cov
     h = mean[:, 3:4]
     pp, pv, vv = cov[:, 0], cov[:, 1], cov[:, 2]
-    s = pp + _scaled(noise.position * h, 1e-1) ** 2  # innovation variance per component
+    r = _scaled(noise.position * h, 1e-1) ** 2
+    if scores is not None:
+        r = r * (1.0 - np.asarray(scores, dtype=np.float64).reshape(-1, 1))
+    s = pp + r  # innovation variance per component
     k_pos, k_vel = pp / s, pv / s  # Kalman gain of position and velocity
     innovation = z - mean[:, :4]
     mean = mean.copy()

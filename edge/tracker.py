@@ -3,16 +3,27 @@
 Each frame, ``Tracker.update(boxes, scores, class_ids)`` returns one track id per detection (-1: none yet).
 
 1. Every track's box is predicted one frame ahead by a constant-velocity Kalman filter (edge.kalman).
-2. First association: confirmed and lost tracks against the high-score detections (score >= ``high_score``),
-   cost 1 - IoU, minimum-cost matching (edge.assignment) that only accepts IoU >= ``match_iou``.
+2. First association, the high-score detections (score >= ``high_score``): with ``cascade`` (the default) the
+   tracks matched on the last frame choose first and lost tracks take from what is left (DeepSORT's
+   matching cascade: a track seen a moment ago is a surer guess than one whose prediction has drifted for
+   frames); without it, confirmed and lost tracks together. Cost 1 - IoU * score (``fuse_score``) or
+   1 - IoU, minimum-cost matching (edge.assignment) that only accepts IoU >= ``match_iou``.
 3. Second association: confirmed tracks still unmatched against the low-score detections
    (``low_score <= score < high_score``), IoU >= ``low_match_iou``. A low score alone never starts a track,
-   but it keeps a partly hidden object's track alive (the ByteTrack idea).
+   but it keeps a partly hidden object's track alive (the ByteTrack idea). (With ``cascade`` this runs
+   before the lost tracks' turn in step 2.)
+3b. ``recover`` (default on): confirmed and lost tracks still unmatched against the high-score detections
+   left, by IoU with the box each track last matched instead of its prediction (OC-SORT's
+   observation-centric recovery: a prediction that drifted while the object was hidden misses it).
 4. Tentative tracks (seen fewer than ``min_hits`` times) against the high-score detections left,
    IoU >= ``tentative_match_iou``; a tentative track missed once is dropped.
-5. High-score detections still unmatched with score >= ``new_track_score`` start tentative tracks.
+5. High-score detections still unmatched with score >= ``new_track_score`` start tentative tracks (on the
+   first frame they are confirmed at once).
 6. A confirmed track that is not matched becomes lost; lost for more than ``max_lost`` frames, it is removed.
-   A lost track matched again (step 2, high-score detections only) is confirmed again with its old id.
+   A lost track matched again (high-score detections only) is confirmed again with its old id.
+
+The defaults are ByteTrack's published settings plus the two steps above, none chosen on a test set
+(docs/tracking.md). ``nsa`` scales the Kalman measurement noise by 1 - score (StrongSORT), off by default.
 
 With ``per_class`` (the default) a track only matches detections of its own class; otherwise classes are
 ignored in matching and a track keeps the class it started with.
@@ -40,16 +51,21 @@ class TrackState(enum.Enum):
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    high_score: float = 0.5  # detections at or above: first association, may start tracks
+    # defaults: ByteTrack's published MOT17 settings (the paper; MMTracking's bytetrack config): high 0.6,
+    # low 0.1, new tracks at high + 0.1, score-weighted IoU, IoU gates 0.1 / 0.5 / 0.3, 30 frames kept
+    high_score: float = 0.6  # detections at or above: first association, may start tracks
     low_score: float = 0.1  # detections in [low_score, high_score): second association only
-    new_track_score: float = 0.6  # an unmatched detection at or above starts a track
-    match_iou: float = 0.2  # first association: minimum IoU of predicted box and detection
+    new_track_score: float = 0.7  # an unmatched detection at or above starts a track
+    match_iou: float = 0.1  # first association: minimum IoU of predicted box and detection
     low_match_iou: float = 0.5  # second association (low-score detections)
     tentative_match_iou: float = 0.3  # tentative tracks against the high-score detections left
     min_hits: int = 2  # matched frames before a track is confirmed (and gets an id in the output)
     max_lost: int = 30  # frames a lost track is kept for re-identification
     per_class: bool = True  # match only detections of the track's class
-    fuse_score: bool = False  # first association cost 1 - IoU * score instead of 1 - IoU
+    fuse_score: bool = True  # high-score association cost 1 - IoU * score instead of 1 - IoU
+    cascade: bool = True  # tracks seen on the last frame get the high-score detections before lost tracks do
+    recover: bool = True  # tracks still unmatched vs high detections left, by IoU with their last matched box
+    nsa: bool = False  # Kalman measurement noise scaled by 1 - score (StrongSORT's NSA Kalman)
     trail: int = 30  # box centres kept per track (for drawing its trail)
 
     @classmethod
@@ -88,7 +104,7 @@ class TrackerConfig:
 class Track:
     """One object's bookkeeping. Its Kalman state lives in the tracker's stacked arrays (``Tracker.boxes``)."""
 
-    __slots__ = ("id", "class_id", "state", "hits", "age", "missed", "score", "trail", "det")
+    __slots__ = ("id", "class_id", "state", "hits", "age", "missed", "score", "trail", "det", "seen")
 
     def __init__(self, class_id: int, score: float, trail: int):
         self.id = -1  # given when confirmed, so ids count confirmed objects only
@@ -98,6 +114,7 @@ class Track:
         self.score = score
         self.trail: collections.deque = collections.deque(maxlen=max(1, trail))
         self.det = -1  # index of the detection matched on the current frame
+        self.seen = None  # the last detection box matched (x0, y0, x1, y1)
 
 
 class Tracker:
@@ -142,21 +159,37 @@ class Tracker:
         ctx = (iou, scores, det_of)
         high = np.nonzero(scores >= cfg.high_score)[0]
         low = np.nonzero((scores >= cfg.low_score) & (scores < cfg.high_score))[0]
-        # 2. confirmed + lost vs high
-        high = self._associate(np.nonzero(state | lost)[0], high, ctx, cfg.match_iou, cfg.fuse_score)
-        # 3. confirmed (not lost) still unmatched vs low
-        self._associate(np.nonzero(state & (det_of < 0))[0], low, ctx, cfg.low_match_iou, False)
+        if cfg.cascade:  # 2. tracked vs high, 3. tracked still unmatched vs low, 2. lost vs high left
+            high = self._associate(np.nonzero(state)[0], high, ctx, cfg.match_iou, cfg.fuse_score)
+            self._associate(np.nonzero(state & (det_of < 0))[0], low, ctx, cfg.low_match_iou, False)
+            high = self._associate(np.nonzero(lost)[0], high, ctx, cfg.match_iou, cfg.fuse_score)
+        else:
+            # 2. confirmed + lost vs high
+            high = self._associate(np.nonzero(state | lost)[0], high, ctx, cfg.match_iou, cfg.fuse_score)
+            # 3. confirmed (not lost) still unmatched vs low
+            self._associate(np.nonzero(state & (det_of < 0))[0], low, ctx, cfg.low_match_iou, False)
+        if cfg.recover and len(high):  # 3b. by the box each track last matched
+            rows = np.nonzero((state | lost) & (det_of < 0))[0]
+            if len(rows):
+                last_seen = np.array([tracks[k].seen for k in rows], dtype=np.float64)
+                iou_seen = np.zeros_like(iou)
+                iou_seen[rows] = iou_matrix(last_seen, boxes)
+                if cfg.per_class:
+                    iou_seen[track_class[:, None] != class_ids[None, :]] = 0.0
+                high = self._associate(rows, high, (iou_seen, scores, det_of), cfg.match_iou, cfg.fuse_score)
         # 4. tentative vs high left
         tentative = np.nonzero(~state & ~lost)[0]
         high = self._associate(tentative, high, ctx, cfg.tentative_match_iou, cfg.fuse_score)
         matched = np.nonzero(det_of >= 0)[0]
         if len(matched):
             mean[matched], cov[matched] = kalman.update(mean[matched], cov[matched],
-                                                        kalman.xyxy_to_xyah(boxes[det_of[matched]]), self.noise)
+                                                        kalman.xyxy_to_xyah(boxes[det_of[matched]]), self.noise,
+                                                        scores[det_of[matched]] if cfg.nsa else None)
         score_list = scores.tolist()
         for t, d in zip(tracks, det_of.tolist()):
             t.det = d
             if d >= 0:
+                t.seen = boxes[d]
                 t.hits += 1
                 t.missed = 0
                 t.score = score_list[d]
@@ -180,7 +213,7 @@ class Tracker:
             trusted = cfg.min_hits <= 1 or self.frame == 1  # at the start, a detection is trusted at once
             for i in new:
                 t = Track(int(class_ids[i]), score_list[i], cfg.trail)
-                t.det = i
+                t.det, t.seen = i, boxes[i]
                 if trusted:
                     t.state = TrackState.CONFIRMED
                     t.id, self._next_id = self._next_id, self._next_id + 1
