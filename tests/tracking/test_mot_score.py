@@ -18,8 +18,6 @@ from .helpers import run_cli  # noqa: E402
 SEQUENCES = ("TUD-Campus", "TUD-Stadtmitte")
 # SORT on the same detections, both sequences together (zoo README)
 SORT = {"mota": 0.696, "idf1": 0.705, "num_switches": 16}
-# detections of these files score 0.5..1 (Faster R-CNN): the low band is 0.5..0.8 (docs/tracking.md)
-MOT_SETTINGS = "high_score=0.8,low_score=0.5,new_track_score=0.9,max_lost=60"
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +27,8 @@ def scores(zoo, tmp_path_factory):
     accs = []
     for seq in SEQUENCES:
         tracks = out / f"{seq}.txt"
-        proc = run_cli("track", "--detections", str(zoo / "tracking" / f"{seq}-det.txt"), "--out", str(tracks),
-                       "--set", MOT_SETTINGS)
+        # the tracker's defaults (ByteTrack's published settings + cascade + recovery): nothing tuned on these
+        proc = run_cli("track", "--detections", str(zoo / "tracking" / f"{seq}-det.txt"), "--out", str(tracks))
         assert proc.returncode == 0, proc.stderr
         gt = mm.io.loadtxt(str(data / seq / "gt.txt"), fmt="mot15-2D", min_confidence=1)
         ts = mm.io.loadtxt(str(tracks), fmt="mot15-2D")
@@ -42,11 +40,13 @@ def scores(zoo, tmp_path_factory):
     return summary
 
 
-def test_better_than_sort_on_both_sequences(scores):
+def test_defaults_against_sort_on_both_sequences(scores):
+    """With the defaults: IDF1 well above SORT's; MOTA and ID switches level with SORT's (within 0.5 points
+    and 2 switches; docs/tracking.md gives the figures: 69.5 % vs 69.6 %, 17 vs 16), not better."""
     overall = scores.loc["OVERALL"]
-    assert overall["mota"] > SORT["mota"], overall
-    assert overall["idf1"] > SORT["idf1"], overall
-    assert overall["num_switches"] < SORT["num_switches"], overall
+    assert overall["idf1"] > SORT["idf1"] + 0.05, overall
+    assert overall["mota"] > SORT["mota"] - 0.005, overall
+    assert overall["num_switches"] <= SORT["num_switches"] + 2, overall
 
 
 def test_each_sequence_is_tracked(scores):

@@ -74,6 +74,34 @@ def test_low_score_alone_cannot_recover_with_a_plain_threshold_tracker():
     assert ids[0] == -1 and tracker.tracks[0].state is TrackState.LOST
 
 
+def _stops_while_hidden(config: TrackerConfig) -> list[int]:
+    """Walks right 10 px a frame, is hidden 8 frames (and stops there), reappears where it was last seen."""
+    tracker = Tracker(config)
+    ids = [int(tracker.update([box(100 + 10 * f, 200)], [0.9], [0])[0]) for f in range(10)]
+    for _ in range(8):
+        tracker.update(np.zeros((0, 4)), [], [])
+    return ids + [int(tracker.update([box(192 + f, 200)], [0.9], [0])[0]) for f in range(3)]
+
+
+def test_recover_matches_a_lost_track_by_its_last_box_when_the_prediction_drifted():
+    assert set(_stops_while_hidden(TrackerConfig())) == {1}  # recover on (default): the same id again
+    without = _stops_while_hidden(TrackerConfig(recover=False))  # the prediction ran 80 px on: IoU 0
+    assert without[:10] == [1] * 10 and without[10] == -1 and without[-1] == 2
+
+
+def test_cascade_gives_the_track_seen_last_frame_the_detection():
+    """A lost track whose frozen prediction sits on a tracked object's next box: without the cascade the
+    one-shot matching may hand the box to the lost track; with it the tracked object keeps it."""
+    def run(config):
+        tracker = Tracker(config)
+        for f in range(6):  # A parked at x=200; B walks towards it from the left
+            tracker.update([box(200, 200), box(120 + 10 * f, 200)], [0.9, 0.9], [0, 0])
+        # A hidden (lost, predicted in place); B arrives where A stood
+        return [int(tracker.update([box(120 + 10 * f, 200)], [0.9], [0])[0]) for f in range(6, 9)]
+    assert run(TrackerConfig()) == [2, 2, 2]
+    assert run(TrackerConfig(cascade=False, recover=False)) == [2, 2, 1]  # B's box goes to A's lost track
+
+
 def test_tentative_until_min_hits_and_a_one_frame_false_positive_leaves_no_id():
     tracker = Tracker(TrackerConfig(min_hits=3))
     tracker.update([box(100, 100)], [0.9], [0])  # frame 1: trusted at once
