@@ -12,12 +12,13 @@ crowded (boxes overlapping), so the cost of the Hungarian step shows.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 
 import numpy as np
 
-from edge.tracker import Tracker
+from edge.tracker import Tracker, TrackerConfig
 
 
 def scene(n: int, frames: int, spacing: float, seed: int = 0):
@@ -37,8 +38,8 @@ def scene(n: int, frames: int, spacing: float, seed: int = 0):
     return out
 
 
-def bench(frames_data) -> np.ndarray:
-    tracker = Tracker()
+def bench(frames_data, config: TrackerConfig | None = None) -> np.ndarray:
+    tracker = Tracker(config)
     wall, cpu = [], []
     for boxes, scores, classes in frames_data:
         t0, c0 = time.perf_counter(), time.thread_time()
@@ -54,9 +55,11 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=2000)
     args = p.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; numpy {np.__version__}")
-    for name, spacing in (("apart", 150.0), ("crowded", 30.0)):
-        wall, cpu = bench(scene(args.objects, args.frames, spacing))
-        print(f"{args.objects} objects, {name:8s}: update median {np.median(wall):5.0f} us wall "
+    plain = TrackerConfig(cascade=False, recover=False)  # the steps before the cascade and the recovery
+    for (name, spacing), (label, config) in itertools.product((("apart", 150.0), ("crowded", 30.0)),
+                                                               (("defaults", None), ("plain", plain))):
+        wall, cpu = bench(scene(args.objects, args.frames, spacing), config)
+        print(f"{args.objects} objects, {name:8s} {label:8s}: update median {np.median(wall):5.0f} us wall "
               f"({np.median(cpu):5.0f} us CPU), p90 {np.percentile(wall, 90):5.0f} us wall "
               f"({np.percentile(cpu, 90):5.0f} us CPU) over {len(wall)} frames")
 
