@@ -21,6 +21,7 @@ help:
 	@echo "make bundle DEVICE=rpi5 MODEL=runs/NAME/export   - a versioned bundle for a board (devices/*.toml)"
 	@echo "make flash DEVICE=rpi5 HOST=pi@cam1.local [PORT=22 KEY=~/.ssh/id_ed25519] - install and restart the service"
 	@echo "make rollback HOST=...   make fleet INVENTORY=devices/fleet.ini MODEL=...   make bench DEVICE=... HOST=..."
+	@echo "make device-sim [SUITE=bookworm|trixie] - an emulated arm64 board (qemu-user) with sshd on 127.0.0.1; make device-sim-stop"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +46,7 @@ demo: install
 # Installed only when missing and only when we are root with apt-get; otherwise those tests say why they skip.
 SYSTEM_PACKAGES := openssh-server openssh-client rsync chromium ffmpeg gstreamer1.0-tools \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp \
-	gir1.2-gst-rtsp-server-1.0 python3-gi xvfb xdotool
+	gir1.2-gst-rtsp-server-1.0 python3-gi xvfb xdotool debootstrap qemu-user-static binfmt-support
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

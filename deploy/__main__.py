@@ -75,6 +75,9 @@ def _report(result) -> int:
         line = f"{result.host}: ok: {result.version}"
         if result.previous:
             line += f" (previous {result.previous})"
+        skipped = result.detail.get("skipped_packages")
+        if skipped:
+            line += f"; skipped system packages not offered by the device's apt: {', '.join(skipped)}"
         print(line + (f"; {result.health}" if result.health else ""))
         return 0
     print(f"{result.host}: {result.status}: {result.reason}")

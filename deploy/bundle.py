@@ -191,6 +191,7 @@ def make_bundle(req: BundleRequest) -> Path:
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "wheel": f"wheels/{Path(wheel).name}", "pip_extra": profile.pip_extra,
         "venv_system_site_packages": profile.venv_system_site_packages,
+        "numpy_opencv": profile.numpy_opencv, "system_packages": list(profile.system_packages), "headless_optional": list(profile.headless_optional),
         "models": [f"models/{m.name}" for m in models],
         "service": {"argv": service_argv(pipeline),
                     "system": f"service/{Path(profile.service).name}",

@@ -103,8 +103,8 @@ class Connection:
             threading.Thread(target=self._watch, daemon=True).start()
 
     def _watch(self) -> None:
-        try:
-            while sys.stdin.buffer.read(1024):
+        try:  # the raw descriptor: a thread blocked in sys.stdin.buffer would hold its lock at exit
+            while os.read(0, 1024):
                 pass
         except (OSError, ValueError):
             pass
@@ -249,6 +249,60 @@ def wait_healthy(prefix: Path, timeout: float, settle: float) -> str:
 # ---------------------------------------------------------------- commands
 
 
+def _dpkg_installed(package: str) -> bool:
+    proc = subprocess.run(["dpkg-query", "-W", "-f", "${Status}", package], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True)
+    return proc.returncode == 0 and proc.stdout.strip().endswith(" installed")
+
+
+def _apt_has(package: str) -> bool:
+    """True when the device's apt sources offer a version of ``package``."""
+    proc = subprocess.run(["apt-cache", "policy", package], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.strip().startswith("Candidate:"):
+            return line.split(":", 1)[1].strip() not in ("", "(none)")
+    return False
+
+
+def ensure_system_packages(manifest: dict, conn: Connection) -> list:
+    """Install the profile's Debian packages the device lacks (apt-get, through ``sudo -n`` when not root).
+
+    A package apt does not offer here fails the flash, unless the profile lists it under
+    ``headless_optional`` (e.g. python3-picamera2 on a Debian that is not Raspberry Pi OS): then it is
+    reported by name and skipped. Returns the skipped names.
+    """
+    wanted = list(manifest.get("system_packages") or [])
+    optional = set(manifest.get("headless_optional") or [])
+    if not wanted:
+        return []
+    if not shutil.which("dpkg-query"):
+        log(f"no dpkg-query (not a Debian-family system): not checking system packages {', '.join(wanted)}")
+        return []
+    missing = [p for p in wanted if not _dpkg_installed(p)]
+    if not missing:
+        log(f"system packages present: {', '.join(wanted)}")
+        return []
+    offered = [p for p in missing if _apt_has(p)]
+    skipped = [p for p in missing if p not in offered and p in optional]
+    absent = [p for p in missing if p not in offered and p not in optional]
+    if absent:
+        raise InstallError(f"system package(s) {', '.join(absent)} not installed and not offered by this device's "
+                           "apt sources (apt-cache policy shows no candidate); add the source or install them by hand")
+    for name in skipped:
+        log(f"{name}: not offered by this device's apt sources; skipped (optional for headless use, "
+            "so camera input through it will not work)")
+    if offered:
+        argv = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *offered]
+        if os.geteuid() != 0:
+            if not shutil.which("sudo"):
+                raise InstallError(f"system package(s) {', '.join(offered)} missing and no sudo to install them; "
+                                   f"run as root: {' '.join(argv)}")
+            argv = ["sudo", "-n", "env", "DEBIAN_FRONTEND=noninteractive", *argv]
+        log(f"installing system packages: {', '.join(offered)}")
+        run_step(argv, conn, f"apt-get install {' '.join(offered)}", 1800)
+    return skipped
+
+
 def make_venv(release: Path, manifest: dict, args, conn: Connection) -> None:
     venv = release / "venv"
     base = args.venv_python or sys.executable
@@ -263,12 +317,25 @@ def make_venv(release: Path, manifest: dict, args, conn: Connection) -> None:
         Path(site, "_edgevision_extra_site.pth").write_text("\n".join(args.site_packages) + "\n")
     wheel = str(release / manifest["wheel"])
     pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q"]
+    if manifest.get("numpy_opencv") == "apt" and not args.no_deps:
+        # The distribution's OpenCV is built against its numpy: pip must keep that numpy, never put another
+        # one in the venv (the runtime's dependencies then resolve to versions that work with it).
+        found = run_step([python, "-c", "import numpy; print(numpy.__version__)"], conn,
+                         "finding the distribution's numpy (python3-numpy)", 120).strip().splitlines()[-1]
+        constraints = venv / "edgevision-constraints.txt"
+        constraints.write_text(f"numpy=={found}\n")
+        log(f"numpy {found} from the distribution; pip is held to it")
+        pip += ["-c", str(constraints)]
     if args.no_deps:
         pip += ["--no-deps", wheel]
     else:
         pip += [f"{wheel}[{manifest['pip_extra']}]"]
     log(f"installing {Path(wheel).name} into {venv}")
     run_step(pip, conn, "pip install", 1800)
+    if not args.keep_pip:
+        # The service never installs anything: pip and setuptools are ~24 MB of the board's disk.
+        run_step([python, "-m", "pip", "uninstall", "-y", "-q", "--disable-pip-version-check", "pip", "setuptools"],
+                 conn, "removing pip from the service venv", 300)
 
 
 def cmd_install(args) -> None:
@@ -286,6 +353,7 @@ def cmd_install(args) -> None:
     if final.exists():
         raise InstallError(f"{final} already exists; bundle a new version (or `rollback` to switch back)")
     log(f"manifest verified: {len(manifest['files'])} files")
+    skipped = [] if args.no_system_packages else ensure_system_packages(manifest, conn)
     make_venv(staging, manifest, args, conn)
     conn.check("install")
     run_step([str(staging / "venv" / "bin" / "python"), "-m", "edge", "health", "--release", str(staging),
@@ -312,7 +380,8 @@ def cmd_install(args) -> None:
         final.rename(releases / f"{version}.failed-{int(time.time())}")
         raise InstallError(f"{exc}; switched back to {old or 'nothing'}") from None
     prune(prefix, args.keep)
-    result(status="ok", version=version, previous=old and Path(old).name, mode=mode, health=health)
+    result(status="ok", version=version, previous=old and Path(old).name, mode=mode, health=health,
+           skipped_packages=skipped)
 
 
 def _revert(prefix: Path, old, manifest: dict, mode: str, new: str) -> None:
@@ -395,6 +464,9 @@ def main(argv=None) -> int:
     inst.add_argument("--site-packages", action="append", default=[],
                       help="extra site-packages folder the venv should see (pre-installed runtime)")
     inst.add_argument("--no-deps", action="store_true", help="install the wheel without its dependencies")
+    inst.add_argument("--keep-pip", action="store_true", help="leave pip and setuptools in the service venv")
+    inst.add_argument("--no-system-packages", action="store_true",
+                      help="do not check or install the profile's Debian packages")
     inst.add_argument("--watch-stdin", action="store_true", help="abort before switching if stdin closes")
     inst.add_argument("--no-service", action="store_true", help="install and switch, do not start a service")
     inst.add_argument("--service-mode", choices=("systemd-system", "systemd-user", "supervisor"))

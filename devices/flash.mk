@@ -4,6 +4,8 @@
 #   make rollback HOST=pi@cam1.local
 #   make fleet    INVENTORY=devices/fleet.ini MODEL=...        (see devices/fleet.example.ini)
 #   make bench    DEVICE=rpi5 HOST=pi@cam1.local BENCH_MODEL=models/ssd.tflite [RUNS=50]
+#   make device-sim [SUITE=bookworm]   an emulated arm64 board on 127.0.0.1 (root; cached); prints the flash line
+#   make device-sim-stop [SUITE=bookworm]
 # Optional: PREFIX (install folder on the device, default edgevision), KNOWN_HOSTS, SOURCE, VERSION.
 
 PY ?= .venv/bin/python
@@ -18,7 +20,7 @@ _BUNDLE_OPTS = $(if $(DEVICE),--device "$(DEVICE)") $(foreach m,$(MODEL),--model
 
 _need = $(if $($(1)),,$(error $(1) is required, e.g. $(1)=$(2)))
 
-.PHONY: bundle flash rollback fleet bench device-status
+.PHONY: bundle flash rollback fleet bench device-status device-sim device-sim-stop
 
 bundle:
 	$(call _need,DEVICE,rpi5)
@@ -48,3 +50,11 @@ bench:
 	$(call _need,BENCH_MODEL,models/ssd.tflite)
 	$(DEPLOY) bench $(_TARGET_OPTS) --out out/bench/$(or $(DEVICE),device) -- \
 		$(foreach m,$(BENCH_MODEL),--model "$(m)") --runs $(RUNS) --board $(or $(DEVICE),auto)
+
+SUITE ?= bookworm
+
+device-sim:
+	$(PY) -m deploy.sim start --suite "$(SUITE)" $(if $(DEVICE),--device "$(DEVICE)")
+
+device-sim-stop:
+	$(PY) -m deploy.sim stop --suite "$(SUITE)"

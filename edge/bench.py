@@ -129,8 +129,10 @@ def run_bench(args) -> dict:
     results = []
     for model in models:
         sweep = [bench_model.time_model(model, t, delegate, args.runs, args.warmup) for t in threads]
-        entry = {"name": model.name, "path": str(model), "sweep": sweep,
-                 "reference": compare(sweep, profile.reference_for(model) if profile else None),
+        reference = (compare(sweep, profile.reference_for(model) if profile else None) if not facts["emulated"]
+                     else {"verdict": "emulated", "note": "not compared with the board's reference: "
+                           + facts["emulated"]})
+        entry = {"name": model.name, "path": str(model), "sweep": sweep, "reference": reference,
                  "delegates": bench_model.delegates_available(model)}
         if args.labelled or args.source:
             from .engine import Engine

@@ -33,6 +33,8 @@ def markdown(report: dict) -> str:
              f"{report['runtime']}, {report['runs']} timed runs after {report['warmup']} warm-up.", ""]
     if report.get("board_note"):
         lines += [f"Board: {report['board_note']}", ""]
+    if sysf.get("emulated"):
+        lines += [f"**Emulated:** {sysf['emulated']}. No figure here is compared with a board reference.", ""]
     if sysf.get("governor_warning"):
         lines += [f"**Warning:** {sysf['governor_warning']}", ""]
     temps = ", ".join(f"{t['type'] or t['zone']} {t['celsius']:.1f} °C" for t in sysf.get("temperatures", []))

@@ -83,9 +83,31 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+X86_VENDORS = ("GenuineIntel", "AuthenticAMD")
+
+
+def emulation(root: str | os.PathLike = "/") -> str | None:
+    """Why this looks like an emulated ARM board (qemu-user on an x86 host), or None.
+
+    Either the simulated board's marker ``etc/edgevision-sim`` (``python -m deploy.sim``), or an ARM
+    ``platform.machine()`` while ``proc/cpuinfo`` names an x86 vendor (qemu-user shows the host's file).
+    """
+    base = Path(root)
+    if platform.machine().lower() not in ("aarch64", "arm64", "armv7l", "armv8l"):
+        return None
+    if (base / "etc" / "edgevision-sim").is_file():
+        return "emulated arm64 board (qemu-user, marker etc/edgevision-sim): timings are not the board's"
+    cpuinfo = _read(base / "proc" / "cpuinfo") or ""
+    vendor = next((v for v in X86_VENDORS if v in cpuinfo), None)
+    if vendor:
+        return f"{platform.machine()} code on an {vendor} CPU (emulated): timings are not the board's"
+    return None
+
+
 def system_facts(root: str | os.PathLike = "/") -> dict:
     govs = governors(root)
     return {
+        "emulated": emulation(root),
         "machine": platform.machine(), "system": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(), "cores": os.cpu_count() or 1,
         "governors": govs, "governor_warning": governor_warning(govs),

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.errors import ConfigError, EdgeError
+from edge.toml_read import TOMLDecodeError, loads as toml_loads
 
 
 class BoardError(EdgeError):
@@ -28,8 +28,9 @@ REFERENCE_SOURCES = ("published", "estimate", "measured")
 PROFILE_KEYS = {
     "name", "description", "match", "arch", "delegate", "threads", "camera", "input_size", "runtime",
     "runtime_note", "system_packages", "venv_system_site_packages", "model_variant", "service",
-    "user_service", "references",
+    "user_service", "references", "numpy_opencv", "headless_optional",
 }
+NUMPY_OPENCV = ("pip", "apt")  # from PyPI wheels in the venv, or the distribution's python3-numpy/-opencv
 REFERENCE_KEYS = {"model", "latency_ms", "threads", "delegate", "source", "tolerance", "note"}
 
 
@@ -66,11 +67,14 @@ class BoardProfile:
     user_service: str  # user unit template, relative to the devices folder
     references: dict[str, Reference] = field(default_factory=dict)
     path: Path | None = None
+    numpy_opencv: str = "pip"  # "apt": the distribution's numpy and OpenCV, seen through system site-packages
+    headless_optional: tuple[str, ...] = ()  # system packages a flash may skip where apt lacks them (camera only)
 
     @property
     def pip_extra(self) -> str:
-        """The edgevision extra that installs this board's runtime."""
-        return "edge" if self.runtime == "ai-edge-litert" else "edge-legacy"
+        """The edgevision extra that installs this board's runtime (and numpy/OpenCV unless apt gives them)."""
+        base = "edge" if self.runtime == "ai-edge-litert" else "edge-legacy"
+        return base + "-apt" if self.numpy_opencv == "apt" else base
 
     def reference_for(self, model_path: str | os.PathLike) -> Reference | None:
         return self.references.get(Path(model_path).stem)
@@ -127,10 +131,10 @@ def load_profile(path: str | os.PathLike) -> BoardProfile:
     """Parse and validate one profile file; any unknown or missing key raises BoardError naming it."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = toml_loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BoardError(f"board profile not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except TOMLDecodeError as exc:
         raise BoardError(f"{path}: not valid TOML: {exc}") from None
     unknown = sorted(set(data) - PROFILE_KEYS)
     if unknown:
@@ -145,6 +149,18 @@ def load_profile(path: str | os.PathLike) -> BoardProfile:
     if threads < 1:
         raise BoardError(f"{path}: 'threads' must be >= 1, got {threads}")
     refs = _require(data, "references", dict, path) if "references" in data else {}
+    numpy_opencv = data.get("numpy_opencv", "pip")
+    if numpy_opencv not in NUMPY_OPENCV:
+        raise BoardError(f"{path}: 'numpy_opencv' is {numpy_opencv!r}, expected one of {', '.join(NUMPY_OPENCV)}")
+    system_packages = tuple(_require(data, "system_packages", list, path))
+    optional = tuple(_require(data, "headless_optional", list, path)) if "headless_optional" in data else ()
+    stray = [p for p in optional if p not in system_packages]
+    if stray:
+        raise BoardError(f"{path}: 'headless_optional' lists {stray[0]!r}, which is not in 'system_packages'")
+    venv_site = _require(data, "venv_system_site_packages", bool, path)
+    if numpy_opencv == "apt" and not venv_site:
+        raise BoardError(f"{path}: numpy_opencv = \"apt\" needs venv_system_site_packages = true (the venv must "
+                         "see the distribution's numpy and OpenCV)")
     return BoardProfile(
         name=_require(data, "name", str, path),
         description=_require(data, "description", str, path),
@@ -156,13 +172,15 @@ def load_profile(path: str | os.PathLike) -> BoardProfile:
         input_size=(size[0], size[1]),
         runtime=runtime,
         runtime_note=data.get("runtime_note", ""),
-        system_packages=tuple(_require(data, "system_packages", list, path)),
-        venv_system_site_packages=_require(data, "venv_system_site_packages", bool, path),
+        system_packages=system_packages,
+        venv_system_site_packages=venv_site,
         model_variant=_require(data, "model_variant", str, path),
         service=_require(data, "service", str, path),
         user_service=_require(data, "user_service", str, path),
         references={k: _reference(k, v, path) for k, v in refs.items()},
         path=path,
+        numpy_opencv=numpy_opencv,
+        headless_optional=optional,
     )
 
 

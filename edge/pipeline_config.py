@@ -241,7 +241,7 @@ def _scalar(text: str):
 def read_pipeline_toml(path: str | Path) -> dict:
     """The TOML data of a pipeline file with its top-level keys checked (TOP_FIELDS); ConfigError naming
     the file for a missing file, bytes that are not UTF-8, bad TOML, ``[model]`` instead of ``[[model]]``."""
-    import tomllib
+    from edge.toml_read import TOMLDecodeError, loads
 
     path = Path(path)
     try:
@@ -256,8 +256,8 @@ def read_pipeline_toml(path: str | Path) -> dict:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x}); "
                           f"TOML files must be UTF-8") from None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = loads(text)
+    except TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     if isinstance(data.get("model"), dict):
         raise ConfigError(f"{path}: [model] is one table; write each model as [[model]] (double brackets)")

@@ -88,6 +88,11 @@ def _profile_text(repo: Path) -> str:
         (lambda t: t.replace('camera = ', 'kamera = '), ["unknown key 'kamera'"]),
         (lambda t: t.replace('source = "estimate"', 'source = "guess"', 1), ["source", "guess"]),
         (lambda t: t + "\n[broken\n", ["not valid TOML"]),
+        (lambda t: t.replace('numpy_opencv = "apt"', 'numpy_opencv = "conda"'), ["'numpy_opencv'", "conda"]),
+        (lambda t: t.replace('headless_optional = ["python3-picamera2"]', 'headless_optional = ["python3-picamera"]'),
+         ["'headless_optional'", "python3-picamera", "system_packages"]),
+        (lambda t: t.replace('venv_system_site_packages = true', 'venv_system_site_packages = false'),
+         ["numpy_opencv", "venv_system_site_packages"]),
     ],
 )
 def test_invalid_profile_names_key_and_file(tmp_path, repo, edit, words):
@@ -106,3 +111,33 @@ def test_unknown_board_name(repo):
 
     with pytest.raises(ConfigError, match="unknown board 'rpi9'.*rpi5"):
         profile_by_name("rpi9", repo / "devices")
+
+
+def test_pip_extra_follows_runtime_and_numpy_source(repo):
+    """Pi profiles take numpy/OpenCV from apt (the edge-apt extra has only the runtime); x86 keeps the wheels."""
+    extras = {name: profile_by_name(name, repo / "devices").pip_extra for name in BOARDS}
+    assert extras["rpi5"] == extras["rpi4"] == "edge-apt"
+    assert extras["x86-64"] == "edge" and extras["jetson-nano"] in ("edge", "edge-legacy")
+    for name in ("rpi4", "rpi5"):
+        p = profile_by_name(name, repo / "devices")
+        assert {"python3-numpy", "python3-opencv"} <= set(p.system_packages)
+        assert p.headless_optional == ("python3-picamera2",)
+
+
+def test_system_packages_step_on_this_debian(monkeypatch, capsys):
+    """ensure_system_packages against this machine's own dpkg/apt: present ones pass, an unknown one fails by
+    name, the same one marked headless_optional is skipped and reported."""
+    import shutil
+
+    from deploy import remote_install as ri
+
+    if not shutil.which("dpkg-query") or not shutil.which("apt-cache"):
+        pytest.skip("needs a Debian-family host (dpkg-query, apt-cache)")
+    conn = ri.Connection(False)
+    assert ri.ensure_system_packages({"system_packages": ["coreutils", "dpkg"]}, conn) == []
+    ghost = "edgevision-no-such-package"
+    with pytest.raises(ri.InstallError, match=f"{ghost}.*not offered"):
+        ri.ensure_system_packages({"system_packages": ["coreutils", ghost]}, conn)
+    skipped = ri.ensure_system_packages({"system_packages": [ghost], "headless_optional": [ghost]}, conn)
+    assert skipped == [ghost]
+    assert f"{ghost}: not offered" in capsys.readouterr().err
