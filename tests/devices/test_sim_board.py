@@ -252,7 +252,8 @@ def test_int8_kernels_neon_vs_x86(flashed, zoo, tmp_path):
     steps = np.abs(arm - x86)
     print(f"own int8 detector raw outputs: {steps.size} values, {int((steps > 0).sum())} differ, "
           f"max {int(steps.max())} quantisation step(s)")
-    assert steps.max() <= 6 and (steps > 0).mean() <= 0.15  # measured: max 4 steps, 6.9% of the values
+    # measured over two trainings: max 4 steps, 6.9 % and 13.7 % of the values
+    assert steps.max() <= 6 and (steps > 0).mean() <= 0.25
 
 
 ZOO_CASES = [  # model, image, extra `edge run` options
