@@ -1,10 +1,16 @@
 """``python -m edge track``: the tracker on detections in the MOTChallenge text format, without video.
 
-    python -m edge track --detections det.txt --out tracks.txt [--set high_score=0.6,max_lost=20]
+    python -m edge track --detections det.txt --out tracks.txt [--set high_score=0.6,max_lost=20] [--interpolate 20]
 
 Input lines: ``frame, id, left, top, width, height, score[, ...]`` (frames from 1, pixels; id is ignored,
 usually -1). Output lines: ``frame, track_id, left, top, width, height, score, -1, -1, -1``, one per
 detection that a confirmed track claimed on that frame, which is what MOTChallenge scoring tools read.
+
+``--interpolate N`` (offline only, off by default) adds, after tracking, boxes linearly interpolated across
+the gaps inside each track: ByteTrack's published post-processing for its MOT17/MOT20 results (its
+``tools/interpolation.py``, run with N = 20): a gap is filled when the frames on either side differ by more
+than 1 and less than N, in tracks of more than 5 boxes. It needs the frames after a gap, so it never runs in
+the live pipeline.
 """
 
 from __future__ import annotations
@@ -76,6 +82,33 @@ def track_mot(dets: MotDetections, config: TrackerConfig | None = None) -> list[
     return out
 
 
+INTERPOLATE_MIN_BOXES = 5  # ByteTrack's n_min: tracks of this many boxes or fewer are left as they are
+
+
+def interpolate_gaps(rows: list[tuple], max_gap: int, min_boxes: int = INTERPOLATE_MIN_BOXES) -> list[tuple]:
+    """Tracks (rows of ``track_mot``) with boxes added linearly across each gap inside a track: between two
+    boxes of one track on frames f0 < f1 with 1 < f1 - f0 < ``max_gap``, one box per missing frame (score: the
+    lower of the two ends). Only tracks of more than ``min_boxes`` boxes. Sorted by frame, then track."""
+    by_track: dict[int, list[tuple]] = {}
+    for row in rows:
+        by_track.setdefault(row[1], []).append(row)
+    out = list(rows)
+    for tid, track in by_track.items():
+        if len(track) <= min_boxes:
+            continue
+        track.sort(key=lambda r: r[0])
+        for a, b in zip(track, track[1:]):
+            gap = b[0] - a[0]
+            if not 1 < gap < max_gap:
+                continue
+            start, end = np.array(a[2:6], dtype=np.float64), np.array(b[2:6], dtype=np.float64)
+            for j in range(1, gap):
+                x, y, w, h = (start + (end - start) * (j / gap)).tolist()
+                out.append((a[0] + j, tid, x, y, w, h, min(a[6], b[6])))
+    out.sort(key=lambda r: (r[0], r[1]))
+    return out
+
+
 def write_mot(path: str | Path, rows: list[tuple]) -> None:
     path = Path(path)
     try:
@@ -116,12 +149,19 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="TRACKS_TXT", help="where to write the tracks")
     p.add_argument("--set", default=None, metavar="K=V,...",
                    help="tracker settings, the keys of a [tracker] table (e.g. high_score=0.6,max_lost=20)")
+    p.add_argument("--interpolate", type=int, default=0, metavar="N",
+                   help="offline post-processing: fill gaps inside a track linearly when the frames on either "
+                        "side differ by less than N (ByteTrack's published results use 20); default 0: off")
 
 
 def _main(args: argparse.Namespace) -> int:
     config = TrackerConfig.from_table(parse_settings(args.set, "--set"), "--set")
+    if args.interpolate < 0:
+        raise ConfigError(f"--interpolate: {args.interpolate} must be 0 (off) or a number of frames (e.g. 20)")
     dets = read_mot(args.detections)
     rows = track_mot(dets, config)
+    if args.interpolate:
+        rows = interpolate_gaps(rows, args.interpolate)
     write_mot(args.out, rows)
     ids = {r[1] for r in rows}
     print(f"{len(dets.frames)} detections in {int(dets.frames.max()) if len(dets.frames) else 0} frames -> "

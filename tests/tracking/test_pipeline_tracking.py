@@ -149,3 +149,41 @@ def test_edge_track_writes_mot_lines_with_ids(tmp_path):
     for r in rows:
         by_id.setdefault(int(r[1]), []).append(float(r[3]))
     assert sorted(by_id) == [1, 2] and by_id[1] == [20.0] * 9 and by_id[2] == [200.0] * 9
+
+
+def test_edge_track_interpolate_fills_the_gap_inside_a_track(tmp_path):
+    det = tmp_path / "det.txt"
+    # one object moving right 5 px a frame, missed on frames 7..9; a second object seen on frames 1..3 only
+    lines = [f"{f},-1,{10 + 5 * f},20,30,60,0.9\n" for f in range(1, 13) if f not in (7, 8, 9)]
+    lines += [f"{f},-1,400,300,30,60,0.9\n" for f in range(1, 4)]
+    det.write_text("".join(lines))
+    plain, filled = tmp_path / "plain.txt", tmp_path / "filled.txt"
+    assert run_cli("track", "--detections", str(det), "--out", str(plain)).returncode == 0
+    proc = run_cli("track", "--detections", str(det), "--out", str(filled), "--interpolate", "20")
+    assert proc.returncode == 0, proc.stderr
+    before = {(int(r[0]), int(r[1])) for r in (line.split(",") for line in plain.read_text().splitlines())}
+    after = [line.split(",") for line in filled.read_text().splitlines()]
+    boxes = {(int(r[0]), int(r[1])): float(r[2]) for r in after}
+    new = {k: v for k, v in boxes.items() if k not in before}
+    moving = next(tid for (f, tid) in before if f == 12)
+    # the three missed frames come back on the moving track, on the straight line between its ends
+    assert new == {(7, moving): 45.0, (8, moving): 50.0, (9, moving): 55.0}, new
+    assert [int(r[0]) for r in after] == sorted(int(r[0]) for r in after)
+
+
+def test_interpolate_gaps_limits():
+    from edge.track_cli import interpolate_gaps
+    track = [(f, 1, 10.0 * f, 0.0, 10.0, 20.0, 0.9) for f in (1, 2, 3, 4, 5, 6, 26)]  # a 20-frame gap
+    assert interpolate_gaps(track, 20) == track  # frames differ by 20: not less than N, left open
+    assert len(interpolate_gaps(track, 21)) == len(track) + 19
+    short = [(f, 2, 0.0, 0.0, 10.0, 20.0, 0.8) for f in (1, 2, 3, 4, 8)]  # 5 boxes: not more than 5
+    assert interpolate_gaps(short, 20) == short
+    filled = interpolate_gaps(short + [(10, 2, 0.0, 0.0, 10.0, 20.0, 0.5)], 20)
+    assert [r[0] for r in filled] == list(range(1, 11)) and filled[4][6] == 0.8 and filled[8][6] == 0.5
+
+
+def test_edge_track_interpolate_rejects_a_negative_gap(tmp_path):
+    det = tmp_path / "det.txt"
+    det.write_text("1,-1,10,10,20,40,0.9\n")
+    proc = run_cli("track", "--detections", str(det), "--out", str(tmp_path / "t.txt"), "--interpolate", "-3")
+    assert proc.returncode == 2 and "--interpolate: -3" in proc.stderr, proc.stderr
