@@ -119,6 +119,11 @@ OPTION_FIELDS = (
     Field("input_width", int, min=8, max=8192),
     Field("input_height", int, min=8, max=8192),
     Field("train_scale", int, min=1, max=64),
+    Field("ignore_index", int, min=0, max=65535, doc="mask value left out of the loss"),
+    Field("data", object, check=lambda p: None if Path(p).is_dir() else "an existing dataset folder"),
+    Field("classes", object, check=lambda p: None if Path(p).is_file() else "an existing file, one class name per line"),
+    Field("value_map", object, check=lambda p: None if Path(p).is_file() else "an existing JSON or YAML file"),
+    Field("weights", object, check=lambda p: None if Path(p).is_file() else "an existing .keras or .h5 file"),
 )
 
 

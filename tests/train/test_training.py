@@ -140,4 +140,4 @@ def test_cli_reports_bad_input_size_and_bad_data(tmp_path, repo):
     assert r.returncode == 2 and "train.json: missing" in r.stderr
     generate(SynthConfig(tmp_path / "d", train=4, val=2, size=64, seed=0))
     r = run("detect", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "r"), "--input-size", "200")
-    assert r.returncode == 2 and "input size 200 is not supported" in r.stderr
+    assert r.returncode == 2 and "--input-size 200: expected a multiple of 32" in r.stderr

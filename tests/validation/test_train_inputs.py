@@ -21,6 +21,12 @@ OPTION_CASES = [
     ("pose-epochs", ["pose", "--out", "{tmp}/r", "--epochs", "0"], ["--epochs 0"]),
     ("enhance-scale", ["enhance", "--out", "{tmp}/r", "--train-scale", "0"], ["--train-scale 0"]),
     ("enhance-width", ["enhance", "--out", "{tmp}/r", "--input-width", "2"], ["--input-width 2"]),
+    ("segment-ignore", ["segment", "--out", "{tmp}/r", "--ignore-index", "-1"], ["--ignore-index -1", "0..65535"]),
+    ("segment-classes", ["segment", "--out", "{tmp}/r", "--classes", "{tmp}/absent.txt"],
+     ["--classes", "absent.txt", "an existing file"]),
+    ("segment-value-map", ["segment", "--out", "{tmp}/r", "--value-map", "{tmp}/absent.json"], ["--value-map"]),
+    ("detect-data", ["detect", "--out", "{tmp}/r", "--data", "{tmp}/absent"], ["--data", "an existing dataset folder"]),
+    ("detect-weights", ["detect", "--out", "{tmp}/r", "--weights", "{tmp}/w.h5"], ["--weights", "an existing"]),
 ]
 
 
