@@ -48,6 +48,7 @@ class TaskScores:
     latency_p50_ms: float
     latency_runs: int
     images: int  # validation items scored
+    predictions: list | None = None  # per item, where a task has one answer per item (classify: the top class)
 
 
 def invoke_latency_ms(engine: Engine, frame_bgr: np.ndarray, runs: int) -> list[float]:
@@ -118,7 +119,8 @@ def _score_classify(engine: Engine, adapter, data: TaskData, items: list) -> dic
     for row, item in enumerate(items):
         result, _ = engine.run_frame(data.frame(item), adapter, {"top_k": n})
         scores[row, result.class_ids] = result.scores
-    return topk_accuracy(scores, np.array([c for _, c in items]), ks=(1, 5))
+    return {**topk_accuracy(scores, np.array([c for _, c in items]), ks=(1, 5)),
+            "predictions": [int(c) for c in np.argmax(scores, axis=1)]}
 
 
 Scorer = Callable[[Engine, object, TaskData, list], dict]
@@ -139,8 +141,10 @@ def evaluate_task(path: str | Path, data: TaskData, items: list, threads: int = 
     engine = Engine(path, threads=threads)
     task = engine.info.task
     metrics = SCORERS[task](engine, adapter_for(task), data, items)
+    predictions = metrics.pop("predictions", None)
     times = invoke_latency_ms(engine, data.frame(items[0]), latency_runs)
-    return TaskScores({k: float(v) for k, v in metrics.items()}, float(np.median(times)), latency_runs, len(items))
+    return TaskScores({k: float(v) for k, v in metrics.items()}, float(np.median(times)), latency_runs, len(items),
+                      predictions)
 
 
 def evaluate_model(path: str | Path, records: list, threads: int = 1, latency_runs: int = 50) -> Scores:

@@ -56,6 +56,7 @@ class FormatResult:
     map50_95: float | None = None
     latency_p50_ms: float | None = None
     eval_images: int | None = None
+    predictions: list = field(default_factory=list)  # per validation item where the task has one (classify)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class ExportReport:
     calibration: dict = field(default_factory=dict)
     optimize: dict = field(default_factory=dict)  # mode -> per-layer sparsity table and notes
     parity_images: int = 0
+    num_labels: int = 0  # top-5 is shown only above 5 classes
     formats: list[FormatResult] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -115,6 +117,7 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
     out_dir = Path(options.out_dir) if options.out_dir else run.export_dir
     model = convert.load_keras_model(run.model_path)
     report = ExportReport(run.name, str(run.path), str(out_dir.resolve()), options.threads, run.task)
+    report.num_labels = len(run.labels)
 
     from .ptq import check_calibration_count
 
@@ -187,6 +190,7 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
                 result.metrics = scores.metrics
                 result.map50, result.map50_95 = scores.metrics.get("map50"), scores.metrics.get("map50_95")
                 result.latency_p50_ms, result.eval_images = scores.latency_p50_ms, scores.images
+                result.predictions = list(scores.predictions or [])
             if options.targets:
                 from .targets import TARGET_FORMATS, coverage
 
@@ -202,44 +206,62 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
                     log(message)
             result.seconds = round(time.perf_counter() - start, 2)
             report.formats.append(result)
-            log(format_line(result))
+            log(format_line(result, report.num_labels))
 
     (out_dir / "export.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
     return report
 
 
+_RAW_METRICS = ("psnr",)  # figures of their own (dB), not shares of 1 shown as points
+
+
 def _metric(name: str, value: float | None) -> str:
     if value is None:
         return f"{name} n/a"
-    return f"{name} {value:.2f}" if name.startswith("psnr") else f"{name} {100 * value:6.2f}"
+    return f"{name} {value:.2f}" if name.startswith(_RAW_METRICS) else f"{name} {100 * value:6.2f}"
 
 
-def _headline(r: FormatResult) -> list[str]:
+def _headline(r: FormatResult, num_labels: int = 0) -> list[str]:
+    """The metrics a line shows: the task's headline pair, else (an unpaired enhancement run has no
+    reference images, so no PSNR) whatever was measured; top-5 only above 5 classes."""
     from .evaluate import HEADLINE
 
-    for names in HEADLINE.values():
-        if r.metrics and all(n in r.metrics for n in names):
-            return list(names)
-    return []
+    names: list[str] = []
+    for group in HEADLINE.values():
+        if r.metrics and all(n in r.metrics for n in group):
+            names = list(group)
+            break
+    else:
+        names = sorted(r.metrics)
+    if 0 < num_labels <= 5:
+        names = [n for n in names if n != "top5"]
+    return names
 
 
-def format_line(r: FormatResult) -> str:
+def _delta(name: str, d: float) -> str:
+    return f"{name} {d:+.2f} dB" if name.startswith(_RAW_METRICS) else f"{name} {100 * d:+.2f} points"
+
+
+def format_line(r: FormatResult, num_labels: int = 0) -> str:
     lat = "n/a" if r.latency_p50_ms is None else f"{r.latency_p50_ms:.2f} ms"
     gate = "" if r.parity_tolerance is None else (" ok" if r.parity_ok else f" EXCEEDS {r.parity_tolerance:g}")
     name = f"{r.variant}/{r.format}" if r.variant else r.format
-    shown = "  ".join(_metric(m, r.metrics.get(m)) for m in _headline(r)) or "metrics n/a"
+    shown = "  ".join(_metric(m, r.metrics.get(m)) for m in _headline(r, num_labels)) or "not scored"
     return (f"{name:8s} {r.size_bytes / 1024:9.1f} KiB  {shown}  p50 {lat}  parity max|diff| "
             f"{r.parity_max_abs_diff:.2e}{gate}  in {r.input['dtype']} out {r.output['dtype']}")
 
 
 def summary(report: ExportReport) -> str:
     lines = [f"export of run {report.run} ({report.task}) -> {report.out_dir} (threads {report.threads})"]
-    lines += [format_line(r) for r in report.formats]
+    lines += [format_line(r, report.num_labels) for r in report.formats]
     by = {r.format: r for r in report.formats if not r.variant}
     if "float32" in by and "int8" in by and by["float32"].metrics and by["int8"].metrics:
-        diffs = []
-        for m in _headline(by["float32"]):
-            d = by["int8"].metrics[m] - by["float32"].metrics[m]
-            diffs.append(f"{m} {d:+.2f} dB" if m.startswith("psnr") else f"{m} {100 * d:+.2f} points")
-        lines.append("int8 - float32: " + ", ".join(diffs))
+        f32, i8 = by["float32"], by["int8"]
+        diffs = [_delta(m, i8.metrics[m] - f32.metrics[m]) for m in _headline(f32, report.num_labels)
+                 if m in i8.metrics]
+        if f32.predictions and len(f32.predictions) == len(i8.predictions):
+            changed = sum(a != b for a, b in zip(f32.predictions, i8.predictions))
+            diffs.append(f"{changed} of {len(f32.predictions)} predictions changed")
+        if diffs:
+            lines.append("int8 - float32: " + ", ".join(diffs))
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,20 @@ def add_strategy_option(p: argparse.ArgumentParser) -> None:
                    help="tf.distribute strategy: auto (multi-worker with TF_CONFIG, mirrored on several GPUs, "
                         "else default), default, mirrored (all GPUs, or EDGEVISION_LOGICAL_CPUS CPU devices), "
                         "multiworker (needs TF_CONFIG); see docs/training.md")
+
+
+def add_epoch_options(p: argparse.ArgumentParser) -> None:
+    """Options every training command shares: best epoch and early stop, transfer learning, progress."""
+    p.add_argument("--patience", type=int, default=0,
+                   help="stop after this many epochs without a better validation headline metric (mAP@0.5, top-1, "
+                        "mIoU, OKS AP, PSNR); 0 = never. model.keras is always the best epoch's model")
+    p.add_argument("--weights", help="initial weights: a keras.applications MobileNetV2 .h5 (a path, or its file "
+                                     "name in ~/.keras/models; never downloaded), or a previous run folder / "
+                                     "model.keras of ours (layers matched by name and shape)")
+    p.add_argument("--freeze-epochs", type=int, default=0,
+                   help="with --weights: train with the backbone frozen for this many epochs, then all of it")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal (the one line per "
+                                                              "epoch stays)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,9 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--lr", type=float, default=8e-3)
     d.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     d.add_argument("--skip-bad", action="store_true", help="drop broken annotations (counted) instead of failing")
-    d.add_argument("--weights", help="initial weights: a .keras model or .h5 weights file (matched by layer name)")
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_epoch_options(d)
     add_strategy_option(d)
     from .inspect import add_inspect_parser
     from .task_cli import add_task_parsers
@@ -68,6 +82,9 @@ def _detect(args) -> int:
     from .datasets import load_detection_data
     from .synth import SynthConfig, generate
 
+    from .epochs import check_epoch_options
+
+    check_epoch_options(args.epochs, args.patience, args.freeze_epochs, args.weights, args.strategy == "multiworker")
     data_dir, fmt = args.data, args.format
     if data_dir is None:
         data_dir, fmt = DEFAULT_SYNTH, "coco"
@@ -80,11 +97,15 @@ def _detect(args) -> int:
     print(summarise_detection(data).text(), flush=True)
     if data.skipped:
         print(f"skipped {data.skipped} bad annotation(s) (--skip-bad)", flush=True)
+    from .device import start_tensorflow
+
+    start_tensorflow()
     from .detect import TrainConfig, train_detector  # TensorFlow loads only once the data has been read
 
     cfg = TrainConfig(out=args.out, epochs=args.epochs, batch=args.batch, input_size=args.input_size,
                       width=args.width, lr=args.lr, seed=args.seed, resume=args.resume, weights=args.weights,
-                      show_progress=not args.no_progress, strategy=args.strategy)
+                      show_progress=not args.no_progress, strategy=args.strategy, patience=args.patience,
+                      freeze_epochs=args.freeze_epochs)
     t0 = time.time()
     run = train_detector(cfg, data)
     from .distribute import is_chief_process
@@ -94,6 +115,19 @@ def _detect(args) -> int:
     print(f"run folder {args.out}: mAP@0.5 {run['metrics'].get('map50')}, "
           f"mAP@0.5:0.95 {run['metrics'].get('map50_95')}, {time.time() - t0:.0f} s")
     return 0
+
+
+def _weights_check(spec) -> str | None:
+    """--weights names a file, a run folder (its model.keras) or a file name in Keras' cache folder
+    (train/transfer.py::resolve_weights reads it; this check runs before TensorFlow loads)."""
+    path = Path(spec).expanduser()
+    if path.is_file() or (path / "model.keras").is_file():
+        return None
+    cache = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models"
+    if path.name == str(spec) and (cache / path.name).is_file():
+        return None
+    return (f"an existing .keras or .h5 file, a run folder with model.keras, or a file name in Keras' cache "
+            f"folder {cache} (weights are never downloaded)")
 
 
 def _input_size_check(size: int) -> str | None:
@@ -123,7 +157,9 @@ OPTION_FIELDS = (
     Field("data", object, check=lambda p: None if Path(p).is_dir() else "an existing dataset folder"),
     Field("classes", object, check=lambda p: None if Path(p).is_file() else "an existing file, one class name per line"),
     Field("value_map", object, check=lambda p: None if Path(p).is_file() else "an existing JSON or YAML file"),
-    Field("weights", object, check=lambda p: None if Path(p).is_file() else "an existing .keras or .h5 file"),
+    Field("weights", object, check=lambda p: _weights_check(p)),
+    Field("patience", int, min=0, max=100000),
+    Field("freeze_epochs", int, min=0, max=100000),
 )
 
 
@@ -136,6 +172,7 @@ def main(argv=None) -> int:
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("absl").setLevel(logging.WARNING)  # "Sharding callback duration" at every checkpoint
     try:
         check_args(args, OPTION_FIELDS)
         if args.command == "synth":

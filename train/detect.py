@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
-from tqdm import tqdm
-
 from .datasets import LoadedData
 from .distribute import CheckpointFolder, pick_distribution
+from .epochs import HEADLINE_METRIC, BestEpoch, Progress, check_epoch_options, epoch_line
 from .evaluate import evaluate
 from .loss import LossConfig, detection_loss
-from .model import DetectorConfig, build_detector, load_weights_file
+from .model import DetectorConfig, build_detector
 from .pipeline import AugmentConfig, make_dataset
-from .run_folder import (RunPaths, append_history, build_run_json, read_run_json, truncate_history,
+from .run_folder import (RunPaths, append_history, build_run_json, read_history, read_run_json, truncate_history,
                          write_json_atomic)
+from .transfer import BestWeights, load_initial_weights, train_phases
 
 log = logging.getLogger("train.detect")
 
@@ -43,7 +43,9 @@ class TrainConfig:
     resume: bool = False
     weights: str | None = None
     allow_small_input: bool = False  # tests only: inputs below 192
-    show_progress: bool = True
+    show_progress: bool = True  # a bar on a terminal (train/epochs.py::Progress); one line per epoch always
+    patience: int = 0  # stop after this many epochs without a better val mAP@0.5 (0: never)
+    freeze_epochs: int = 0  # with --weights: train only the neck and head for this many epochs first
     strategy: str = "auto"  # train/distribute.py: auto, default, mirrored or multiworker
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -101,6 +103,7 @@ def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:
     """Train (or resume) into ``cfg.out``; returns the final run.json dict (every worker returns it)."""
     if cfg.epochs < 1 or cfg.batch < 1:
         raise TrainConfigError(f"--epochs {cfg.epochs} and --batch {cfg.batch} must be at least 1")
+    check_epoch_options(cfg.epochs, cfg.patience, cfg.freeze_epochs, cfg.weights, cfg.strategy == "multiworker")
     dist = pick_distribution(cfg.strategy)  # first: multi-worker must start before TensorFlow runs anything
     strategy, mixed, chief = dist.strategy, dist.mixed_precision, dist.is_chief
     log.info("strategy %s: %d replica(s), chief %s", dist.kind, strategy.num_replicas_in_sync, chief)
@@ -117,7 +120,7 @@ def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:
     with strategy.scope():
         model = build_detector(model_cfg, allow_small=cfg.allow_small_input)
         if cfg.weights and not cfg.resume:
-            log.info("loaded weights for %d layers from %s", load_weights_file(model, cfg.weights), cfg.weights)
+            log.info("%s", load_initial_weights(model, cfg.weights, cfg.width))
         schedule = keras.optimizers.schedules.CosineDecay(
             cfg.lr * 0.05, decay_steps=max(1, steps * cfg.epochs - int(steps * cfg.warmup_epochs)),
             alpha=0.02, warmup_target=cfg.lr, warmup_steps=int(steps * cfg.warmup_epochs))
@@ -135,7 +138,7 @@ def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:
 
 def _train(cfg, data, dist, model_cfg, paths, model, optimizer, epoch_var, ckpt, folder, steps) -> dict:
     strategy, mixed, chief, labels = dist.strategy, dist.mixed_precision, dist.is_chief, data.labels
-    show = cfg.show_progress and chief
+    progress = Progress(cfg.show_progress and chief)
     manager = tf.train.CheckpointManager(ckpt, str(folder.path), max_to_keep=3)
     if cfg.resume:  # every worker restores the chief's checkpoint (a folder they all see)
         latest = tf.train.latest_checkpoint(str(paths.checkpoints))
@@ -147,10 +150,14 @@ def _train(cfg, data, dist, model_cfg, paths, model, optimizer, epoch_var, ckpt,
             truncate_history(paths, int(epoch_var.numpy()))
     run = build_run_json(name=paths.root.name, labels=labels, model_json=model_cfg.to_json(),
                          num_anchors=model_cfg.num_anchors(), data=data.info)
+    headline = HEADLINE_METRIC["detect"]
+    best = BestEpoch(headline, cfg.patience)
     if cfg.resume and chief:
         previous = read_run_json(paths.root)
         run["created"] = previous.get("created", run["created"])
         run["metrics"] = previous.get("metrics", {})
+        best = BestEpoch.resumed(headline, cfg.patience, read_history(paths))
+    keeper = BestWeights(paths.checkpoints / "best", chief)
     if chief:
         write_json_atomic(paths.run_json, run)
 
@@ -172,22 +179,30 @@ def _train(cfg, data, dist, model_cfg, paths, model, optimizer, epoch_var, ckpt,
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return total, cls_loss, box_loss
 
-    @tf.function
-    def train_step(images, targets):
-        out = strategy.run(step, args=(images, targets))
-        return [strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for v in out]
+    def make_train_step():  # traced anew when the trainable set changes (freeze, then unfreeze)
+        @tf.function
+        def train_step(images, targets):
+            out = strategy.run(step, args=(images, targets))
+            return [strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for v in out]
+        return train_step
 
     start_epoch = int(epoch_var.numpy()) + 1
+    phases = train_phases(model, optimizer, strategy, cfg.freeze_epochs, make_train_step)
+    stopped_early, last_epoch = False, start_epoch - 1
     for epoch in range(start_epoch, cfg.epochs + 1):
+        if best.should_stop:
+            stopped_early = True
+            break
+        train_step = phases.step_for(epoch)
         t0 = time.time()
         sums = np.zeros(3)
         batches = iter(train_ds)  # exactly `steps` steps on every worker, so the collectives stay in step
-        bar = tqdm(range(1, steps + 1), desc=f"epoch {epoch}/{cfg.epochs}", disable=not show, dynamic_ncols=True)
-        for n in bar:
+        for n in progress.bar(range(1, steps + 1), epoch, cfg.epochs, total=steps):
             images, targets = next(batches)
             sums += [float(v) for v in train_step(images, targets)]
-            bar.set_postfix(loss=f"{sums[0] / n:.3f}", cls=f"{sums[1] / n:.3f}", box=f"{sums[2] / n:.3f}")
+            progress.postfix(loss=sums[0] / n, cls=sums[1] / n, box=sums[2] / n)
         train_s = time.time() - t0
+        last_epoch = epoch
         epoch_var.assign(epoch)
         manager.save(checkpoint_number=epoch)  # collective under multi-worker: every worker saves
         if not chief:
@@ -199,15 +214,23 @@ def _train(cfg, data, dist, model_cfg, paths, model, optimizer, epoch_var, ckpt,
                "box_loss": sums[2] / steps, "val_map50": metrics["map50"], "val_map50_95": metrics["map50_95"],
                "train_seconds": round(train_s, 2), "seconds": round(time.time() - t0, 2)}
         append_history(paths, row)
-        run["metrics"] = metrics
+        improved = best.update(epoch, metrics)
+        if improved:
+            keeper.save(scored)
+        run["metrics"], run["metrics_last"] = best.history, metrics
+        run["best"] = best.to_json(epoch, False)
         write_json_atomic(paths.run_json, run)
-        log.info("epoch %d: %s", epoch, json.dumps(row))
-        if show:
-            print(f"epoch {epoch}: loss {row['loss']:.3f}  mAP@0.5 {metrics['map50']:.3f}  "
-                  f"mAP@0.5:0.95 {metrics['map50_95']:.3f}  ({row['seconds']:.0f} s)", flush=True)
+        log.debug("epoch %d: %s", epoch, json.dumps(row))
+        progress.line(epoch_line(epoch, cfg.epochs, row["loss"], metrics, row["seconds"], improved, headline))
     if chief:
         final = (_from_checkpoint(model_cfg, cfg, tf.train.latest_checkpoint(str(paths.checkpoints)))
                  if dist.multiworker else _float32_copy(model, model_cfg, cfg.allow_small_input))
+        keeper.restore_into(final)  # model.keras is the best epoch's model; checkpoints/ keeps the last
         final.save(paths.model)
+        if best.epoch:
+            run["best"] = best.to_json(max(last_epoch, best.epoch), stopped_early)
+            if stopped_early:
+                progress.line(f"stopped early after epoch {last_epoch}: no better {headline} for "
+                              f"{cfg.patience} epoch(s); keeping epoch {best.epoch} ({headline} {best.value:.4f})")
         write_json_atomic(paths.run_json, run)
     return run

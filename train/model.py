@@ -186,40 +186,6 @@ def build_detector(config: DetectorConfig, allow_small: bool = False) -> keras.M
     return keras.Model(image, out, name="mobiledet")
 
 
-def load_weights_file(model: keras.Model, path: str) -> int:
-    """Load a user's weights file by layer name (our .keras/.h5, or a keras.applications MobileNetV2 .h5).
-
-    Returns how many layers received weights; raises ModelConfigError when none match.
-    """
-    import os
-    if not os.path.isfile(path):
-        raise ModelConfigError(f"--weights {path!r}: no such file")
-    if path.endswith(".keras"):
-        source = keras.models.load_model(path, compile=False)
-        by_name = {layer.name: layer for layer in source.layers}
-        loaded = 0
-        for layer in model.layers:
-            other = by_name.get(layer.name)
-            if other is None or not layer.weights:
-                continue
-            if [w.shape for w in layer.get_weights()] == [w.shape for w in other.get_weights()]:
-                layer.set_weights(other.get_weights())
-                loaded += 1
-    elif path.endswith((".h5", ".hdf5")):
-        before = [w.numpy().copy() for w in model.weights]
-        try:
-            model.load_weights(path, by_name=True, skip_mismatch=True)
-        except Exception as exc:  # h5py/Keras raise several types for a foreign file
-            raise ModelConfigError(f"--weights {path!r} is not a Keras weights file: {exc}") from exc
-        changed = {id(w) for w, b in zip(model.weights, before) if not np.array_equal(w.numpy(), b)}
-        loaded = sum(1 for layer in model.layers if any(id(w) in changed for w in layer.weights))
-    else:
-        raise ModelConfigError(f"--weights {path!r}: expected a .keras model or a .h5 weights file")
-    if not loaded:
-        raise ModelConfigError(f"--weights {path!r}: no layer name and shape matched this model")
-    return loaded
-
-
 def load_model(path: str) -> keras.Model:
     """Load a run's model.keras (registers GridDecode by importing this module, the task layers below)."""
     from .segment import model as _segment_layers  # noqa: F401  registers ClassMap

@@ -25,9 +25,10 @@ def _common(p: argparse.ArgumentParser, epochs: int, batch: int, size: int, lr: 
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--synth-train", type=int, default=None, help="synthetic training images (no --data)")
     p.add_argument("--synth-val", type=int, default=None, help="synthetic validation images (no --data)")
-    from .cli import add_strategy_option
+    from .cli import add_epoch_options, add_strategy_option
 
     add_strategy_option(p)
+    add_epoch_options(p)
 
 
 def add_task_parsers(sub) -> None:
@@ -73,7 +74,9 @@ def _fit_config(args):
     from .task_fit import FitConfig
 
     return FitConfig(out=args.out, epochs=args.epochs, batch_size=args.batch, learning_rate=args.lr,
-                     resume=args.resume, seed=args.seed, strategy=args.strategy)
+                     resume=args.resume, seed=args.seed, strategy=args.strategy, patience=args.patience,
+                     weights=args.weights, freeze_epochs=args.freeze_epochs, show_progress=not args.no_progress,
+                     width=getattr(args, "width", None))
 
 
 def _synth_counts(args, train: int, val: int) -> tuple[int, int]:
@@ -222,6 +225,12 @@ _BUILDERS = {"classify": _classify, "segment": _segment, "pose": _pose, "enhance
 
 
 def run_task(args) -> int:
+    from .device import start_tensorflow
+    from .epochs import check_epoch_options
+
+    # option conflicts before any data is read or TensorFlow starts (so no run folder is made)
+    check_epoch_options(args.epochs, args.patience, args.freeze_epochs, args.weights, args.strategy == "multiworker")
+    start_tensorflow()
     from .task_fit import fit
 
     spec = _BUILDERS[args.command](args)
@@ -231,6 +240,9 @@ def run_task(args) -> int:
 
     if not is_chief_process(args.strategy):
         return 0
-    shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
-    print(f"run folder {args.out}: {shown}, {time.time() - t0:.0f} s")
+    from .epochs import shown_metrics
+
+    metrics = shown_metrics(result.metrics, len(spec.run_fields()["labels"]) or None)
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+    print(f"run folder {args.out}: {shown} (best epoch of the run; run.json 'best'), {time.time() - t0:.0f} s")
     return 0

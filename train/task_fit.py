@@ -20,8 +20,10 @@ import tensorflow as tf
 import tf_keras as keras
 
 from .distribute import CheckpointFolder, pick_distribution
+from .epochs import HEADLINE_METRIC, BestEpoch, Progress, check_epoch_options, epoch_line, shown_metrics
 from .run_folder import (INPUT_MEAN, INPUT_STD, RUN_FORMAT, RUN_VERSION, RunPaths, append_history, read_history,
                          truncate_history, utc_now, write_json_atomic)
+from .transfer import BestWeights, load_initial_weights, train_phases
 
 log = logging.getLogger("train.tasks")
 
@@ -41,6 +43,11 @@ class FitConfig:
     name: str = ""
     bn_momentum: float = 0.9
     strategy: str = "auto"  # train/distribute.py: auto, default, mirrored or multiworker
+    patience: int = 0  # stop after this many epochs without a better headline metric (0: never)
+    weights: str | None = None  # initial weights (train/transfer.py)
+    freeze_epochs: int = 0  # with weights: backbone frozen for this many epochs first
+    show_progress: bool = True  # a bar on a terminal; one line per epoch always
+    width: float | None = None  # the backbone width, named in a weights-mismatch message
 
     def validate(self) -> "FitConfig":
         if int(self.epochs) < 1:
@@ -49,6 +56,8 @@ class FitConfig:
             raise TaskConfigError(f"--batch {self.batch_size}: expected at least 1")
         if not float(self.learning_rate) > 0:
             raise TaskConfigError(f"--lr {self.learning_rate}: expected a positive number")
+        check_epoch_options(int(self.epochs), int(self.patience), int(self.freeze_epochs), self.weights,
+                            self.strategy == "multiworker")
         self.out = Path(self.out)
         self.name = self.name or self.out.name
         return self
@@ -150,6 +159,8 @@ def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None 
     keras.mixed_precision.set_global_policy("float32")
     with strategy.scope():
         model = spec.build()
+        if cfg.weights and not cfg.resume:
+            log.info("%s", load_initial_weights(model, cfg.weights, cfg.width))
         for layer in model.layers:  # short runs: BN statistics must follow the weights (backbone uses 0.999)
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.momentum = min(float(layer.momentum), cfg.bn_momentum)
@@ -170,6 +181,10 @@ def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_e
     strategy, chief = dist.strategy, dist.is_chief
     manager = tf.train.CheckpointManager(ckpt, str(folder.path), max_to_keep=3)
     created = None
+    headline = HEADLINE_METRIC.get(spec.task)
+    best = BestEpoch(headline, cfg.patience)
+    keeper = BestWeights(paths.checkpoints / "best", chief)
+    progress = Progress(cfg.show_progress and chief)
     if cfg.resume:  # every worker restores the chief's checkpoint (a folder they all see)
         latest = tf.train.latest_checkpoint(str(paths.checkpoints))
         if latest is None:
@@ -177,6 +192,7 @@ def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_e
         ckpt.restore(latest).expect_partial()
         if chief:
             truncate_history(paths, int(epoch_var.numpy()))
+            best = BestEpoch.resumed(headline, cfg.patience, read_history(paths))
             if paths.run_json.is_file():
                 created = json.loads(paths.run_json.read_text()).get("created")
         log.info("resumed %s after epoch %d", latest, int(epoch_var.numpy()))
@@ -194,23 +210,33 @@ def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_e
         optimizer.apply_gradients([(g, v) for g, v in zip(grads, model.trainable_variables) if g is not None])
         return parts
 
-    @tf.function(reduce_retracing=True)
-    def step(x, y):
-        parts = strategy.run(replica_step, args=(x, y))
-        return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in parts.items()}
+    def make_step():  # traced anew when the trainable set changes (freeze, then unfreeze)
+        @tf.function(reduce_retracing=True)
+        def step(x, y):
+            parts = strategy.run(replica_step, args=(x, y))
+            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in parts.items()}
+        return step
 
+    phases = train_phases(model, optimizer, strategy, cfg.freeze_epochs, make_step)
     metrics: dict = {}
+    stopped_early, last_epoch = False, int(epoch_var.numpy())
     for epoch in range(int(epoch_var.numpy()), cfg.epochs):
+        if best.should_stop:
+            stopped_early = True
+            break
+        step = phases.step_for(epoch + 1)
         t0 = time.time()
         sums: dict[str, float] = {}
         n = 0
         batches = (spec.batches(epoch) if replicas == 1  # plain numpy: reader errors surface unwrapped
                    else strategy.experimental_distribute_dataset(_dataset(spec, epoch)))
-        for x, y in batches:
+        for x, y in progress.bar(batches, epoch + 1, cfg.epochs):
             for k, v in step(x, y).items():
                 sums[k] = sums.get(k, 0.0) + float(v)
             n += 1
+            progress.postfix(loss=sums["loss"] / n)
         train_s = time.time() - t0
+        last_epoch = epoch + 1
         epoch_var.assign(epoch + 1)
         manager.save(checkpoint_number=epoch + 1)  # collective under multi-worker: every worker saves
         if not chief:
@@ -221,20 +247,39 @@ def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_e
                **{f"val_{k}": v for k, v in metrics.items()}, "train_seconds": round(train_s, 2),
                "seconds": round(time.time() - t0, 2)}
         append_history(paths, row)
-        write_json_atomic(paths.run_json, build_task_run_json(cfg.name, spec.task, spec.run_fields(), metrics,
-                                                              created))
-        log.info("epoch %d: %s", epoch + 1, json.dumps(row))
+        improved = best.update(epoch + 1, metrics)
+        if improved:
+            keeper.save(scored)
+        write_json_atomic(paths.run_json, _run_json(cfg, spec, best, metrics, created, epoch + 1, False))
+        log.debug("epoch %d: %s", epoch + 1, json.dumps(row))
+        shown = shown_metrics(metrics, len(spec.run_fields()["labels"]) or None)
+        progress.line(epoch_line(epoch + 1, cfg.epochs, row.get("loss", float("nan")), shown, row["seconds"],
+                                 improved, best.metric if best.value is not None else None))
         if on_epoch:
             on_epoch(row)
     if not chief:
         return FitResult(paths, {}, [])
     final = (_from_checkpoint(spec, tf.train.latest_checkpoint(str(paths.checkpoints))) if dist.multiworker
              else model)
-    if not metrics:  # resumed a finished run: score what is there
+    keeper.restore_into(final)  # model.keras is the best epoch's model; checkpoints/ keeps the last
+    if not best.epoch:  # resumed a finished run with no history: score what is there
         metrics = {k: round(float(v), 5) for k, v in spec.evaluate(final).items()}
+        best.update(last_epoch, metrics)
     spec.inference_model(final).save(paths.model)
-    write_json_atomic(paths.run_json, build_task_run_json(cfg.name, spec.task, spec.run_fields(), metrics, created))
-    return FitResult(paths, metrics, read_history(paths))
+    write_json_atomic(paths.run_json, _run_json(cfg, spec, best, metrics or best.history, created,
+                                                max(last_epoch, best.epoch), stopped_early))
+    if stopped_early:
+        progress.line(f"stopped early after epoch {last_epoch}: no better {best.metric} for {cfg.patience} "
+                      f"epoch(s); keeping epoch {best.epoch} ({best.metric} {best.value:.4f})")
+    return FitResult(paths, best.history, read_history(paths))
+
+
+def _run_json(cfg, spec, best: BestEpoch, last_metrics: dict, created, last_epoch: int, stopped: bool) -> dict:
+    """run.json: ``metrics`` are the saved (best) epoch's, ``metrics_last`` the last epoch's, ``best`` says which."""
+    run = build_task_run_json(cfg.name, spec.task, spec.run_fields(), best.history, created)
+    run["metrics_last"] = last_metrics
+    run["best"] = best.to_json(last_epoch, stopped)
+    return run
 
 
 def batch_indices(count: int, batch_size: int, seed: int, epoch: int, drop_last: bool = True) -> list[np.ndarray]:

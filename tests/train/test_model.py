@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from train.model import DetectorConfig, ModelConfigError, build_detector, load_model, load_weights_file
+from train.model import DetectorConfig, ModelConfigError, build_detector, load_model
+from train.transfer import load_initial_weights
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +51,8 @@ def test_weights_from_keras_applications_mobilenetv2_h5(tmp_path):
     donor = keras.applications.MobileNetV2(input_shape=(192, 192, 3), alpha=0.35, include_top=False, weights=None)
     donor.save_weights(tmp_path / "mbv2.h5")
     model = build_detector(DetectorConfig(num_classes=2, input_size=192, width=0.35))
-    loaded = load_weights_file(model, str(tmp_path / "mbv2.h5"))
-    assert loaded >= 50
+    loaded = load_initial_weights(model, str(tmp_path / "mbv2.h5"))
+    assert loaded.backbone >= 50
     np.testing.assert_array_equal(model.get_layer("block_5_expand").get_weights()[0],
                                   donor.get_layer("block_5_expand").get_weights()[0])
 
@@ -59,11 +60,11 @@ def test_weights_from_keras_applications_mobilenetv2_h5(tmp_path):
 def test_weights_errors(tmp_path):
     model = build_detector(DetectorConfig(num_classes=2, input_size=192))
     with pytest.raises(ModelConfigError, match="no such file"):
-        load_weights_file(model, str(tmp_path / "none.h5"))
+        load_initial_weights(model, str(tmp_path / "none.h5"))
     (tmp_path / "w.bin").write_bytes(b"x")
-    with pytest.raises(ModelConfigError, match="expected a .keras model or a .h5"):
-        load_weights_file(model, str(tmp_path / "w.bin"))
+    with pytest.raises(ModelConfigError, match="expected a .keras model, a run folder or a .h5"):
+        load_initial_weights(model, str(tmp_path / "w.bin"))
     other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="unrelated")])
     other.save(tmp_path / "other.keras")
     with pytest.raises(ModelConfigError, match="no layer name and shape matched"):
-        load_weights_file(model, str(tmp_path / "other.keras"))
+        load_initial_weights(model, str(tmp_path / "other.keras"))
