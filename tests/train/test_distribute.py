@@ -95,7 +95,7 @@ def test_mirrored_over_two_logical_cpus_writes_a_loadable_run(tiny_synth, tmp_pa
     out = tmp_path / "mirrored"
     (text,) = _finish([_start(tiny_synth, out, "mirrored", EDGEVISION_LOGICAL_CPUS="2")])
     assert "strategy mirrored: 2 replica(s), chief True" in text
-    assert "epoch 1:" in text
+    assert "epoch 1/1:" in text
     _assert_run_folder(out)
 
 
@@ -111,7 +111,7 @@ def test_two_process_multiworker_only_the_chief_writes(tiny_synth, tmp_path):
     assert not outs[1].exists(), sorted(str(p) for p in outs[1].rglob("*"))
     assert "strategy multiworker: 2 replica(s), chief True" in chief_text
     assert "strategy multiworker: 2 replica(s), chief False" in other_text
-    assert "epoch 1:" in chief_text and "epoch 1:" not in other_text
+    assert "epoch 1/1:" in chief_text and "epoch 1/1:" not in other_text
 
 
 @pytest.mark.parametrize("config, chief", [
