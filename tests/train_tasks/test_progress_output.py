@@ -3,11 +3,14 @@ bytes, no duplicate lines), no CUDA probing noise on a CPU host; and no run fold
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import pty
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -42,6 +45,7 @@ def test_in_a_pipe_one_line_per_epoch_and_no_noise(tmp_path):
 @pytest.mark.training
 def test_on_a_terminal_a_bar(tmp_path):
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a new pty is 0 columns wide
     proc = subprocess.Popen([sys.executable, "-m", "train", *TINY, "--out", str(tmp_path / "run")], cwd=tmp_path,
                             env=_env(), stdin=slave, stdout=slave, stderr=slave)
     os.close(slave)
