@@ -224,7 +224,9 @@ def _configure(root: Path, suite: str) -> None:
                   f"usermod -p '*' {USER}\n"
                   f"echo '{USER} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/010_pi-nopasswd\n"
                   "chmod 440 /etc/sudoers.d/010_pi-nopasswd\n"
-                  "rm -f /etc/ssh/ssh_host_*\n", "creating the pi user")
+                  "rm -f /etc/ssh/ssh_host_*\n"
+                  # as Debian's container images do: no fsync per unpacked file (slow under emulation)
+                  "echo force-unsafe-io > /etc/dpkg/dpkg.cfg.d/edgevision-sim-unsafe-io\n", "creating the pi user")
     # Host keys made here (host ssh-keygen, fast) rather than under emulation; one key type is enough.
     _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"edgevision-sim-{suite}",
           "-f", str(root / "etc/ssh/ssh_host_ed25519_key")], "host key")
