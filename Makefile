@@ -11,12 +11,13 @@ EPOCHS ?=
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help venv install install-edge demo test test-fast system-deps clean
+.PHONY: help venv install install-edge demo test test-fast test-board system-deps clean
 
 help:
 	@echo "make demo   - create $(VENV), install, generate data, train, export, run the edge runtime; results in $(OUT)/"
 	@echo "make test   - install what the tests need (system packages too, when root) and run the test suite"
 	@echo "make test-fast - the quick tier for development: every test not marked slow"
+	@echo "make test-board - the emulated arm64 board tests (qemu; 10-25 min): flash, run, bench, roll back"
 	@echo "make install-edge - install only the device runtime (what a Raspberry Pi or Jetson needs)"
 	@echo "make bundle DEVICE=rpi5 MODEL=runs/NAME/export   - a versioned bundle for a board (devices/*.toml)"
 	@echo "make flash DEVICE=rpi5 HOST=pi@cam1.local [PORT=22 KEY=~/.ssh/id_ed25519] - install and restart the service"
@@ -56,6 +57,10 @@ system-deps:
 
 test: install system-deps
 	$(PY) -m pytest -q
+
+# The emulated Raspberry Pi (arm64 Debian under qemu-user, docs/devices.md): flash, run, bench, roll back.
+test-board: install system-deps
+	EDGEVISION_BOARD_SIM=1 $(PY) -m pytest -q -m qemu
 
 # The development tier: everything not marked slow (training, conversion, sshd, browser, X, GStreamer, qemu).
 test-fast: install
