@@ -70,6 +70,19 @@ def image_problem(path: Path, formats: tuple[str, ...] = TF_FORMATS) -> str | No
     return None
 
 
+# Formats OpenCV decodes for the tasks that read images with cv2 (classify, pose, segment, enhance).
+CV2_FORMATS = TF_FORMATS + ("tiff",)
+
+
+def check_images(paths, what: str, formats: tuple[str, ...] = CV2_FORMATS) -> None:
+    """Refuse, at read time, a split holding files that cannot be decoded as images (text, empty, cut-short
+    JPEG/PNG): one ImageReadError naming the split, how many are bad and the first few, before any training."""
+    bad = [why for why in (image_problem(Path(p), formats) for p in paths) if why]
+    if bad:
+        shown = "; ".join(bad[:3]) + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise ImageReadError(f"{what}: {len(bad)} of {len(paths)} image files cannot be decoded: {shown}")
+
+
 def read_rgb(path: Path) -> np.ndarray:
     """(H, W, 3) uint8 RGB."""
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)

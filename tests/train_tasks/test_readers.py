@@ -152,9 +152,41 @@ def _pose_doc(kp=None, skeleton=None, bbox=(10, 10, 20, 30)):
 
 def test_pose_reader_valid(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps(_pose_doc()))
+    cv2.imwrite(str(tmp_path / "p.png"), np.zeros((48, 64, 3), np.uint8))
     imgs = read_coco_keypoints(tmp_path / "a.json")
     p = imgs[0].people[0]
     assert p.keypoints.shape == (17, 3) and p.box.tolist() == [10, 10, 30, 40] and p.area == 600
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"not an image at all", "not an image"),
+    (b"", "the image file is empty"),
+    (None, "cannot be read"),
+])
+def test_readers_refuse_undecodable_images_at_read_time(tmp_path, content, why):
+    """classify, enhance and pose read images with OpenCV during training: a bad file is named when the
+    split is read, not epochs later."""
+    from train.image_io import ImageReadError
+
+    good = np.full((48, 64, 3), 90, np.uint8)
+    (tmp_path / "cls" / "a").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "cls" / "a" / "ok.png"), good)
+    (tmp_path / "dark").mkdir()
+    cv2.imwrite(str(tmp_path / "dark" / "ok.png"), good)
+    (tmp_path / "a.json").write_text(json.dumps(_pose_doc()))
+    bad = [tmp_path / "cls" / "a" / "bad.jpg", tmp_path / "dark" / "bad.jpg", tmp_path / "p.png"]
+    for path in bad:
+        if content is not None:
+            path.write_bytes(content)
+    if content is None:  # a missing file only makes sense where a document names it (pose)
+        cases = [(lambda: read_coco_keypoints(tmp_path / "a.json"), "p.png")]
+    else:
+        cases = [(lambda: read_class_folders(tmp_path / "cls"), "bad.jpg"),
+                 (lambda: read_split(tmp_path / "dark", "unpaired"), "bad.jpg"),
+                 (lambda: read_coco_keypoints(tmp_path / "a.json"), "p.png")]
+    for read, name in cases:
+        with pytest.raises(ImageReadError, match=rf"1 of [12] image files cannot be decoded: .*{name}: {why}"):
+            read()
 
 
 @pytest.mark.parametrize("doc,message", [

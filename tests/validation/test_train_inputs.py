@@ -89,3 +89,21 @@ def test_skip_bad_drops_the_image_and_a_failed_run_leaves_no_folder(tiny_coco, t
     one_error(proc, "error:", ["--batch 16", "larger than the 5 training images"])
     assert "removed the unfinished run folder" in proc.stderr
     assert not out.exists()
+
+
+def test_classify_folder_with_a_text_file_named_jpg_fails_at_read_time(tmp_path, run):
+    """The OpenCV-read tasks (classify, enhance, pose) check their images when the split is read too."""
+    import cv2
+    import numpy as np
+
+    for split in ("train", "val"):
+        for name in ("cat", "dog"):
+            folder = tmp_path / "data" / split / name
+            folder.mkdir(parents=True)
+            cv2.imwrite(str(folder / "a.png"), np.full((40, 40, 3), 50 if name == "cat" else 200, np.uint8))
+    (tmp_path / "data" / "train" / "dog" / "notes.jpg").write_text("this is not an image\n")
+    out = tmp_path / "run"
+    proc = run("train", "classify", "--data", str(tmp_path / "data"), "--out", str(out), "--epochs", "1")
+    line = one_error(proc, "error:", ["notes.jpg", "not an image", "1 of 3 image files"])
+    assert "train" in line
+    assert not out.exists()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..image_io import list_images, write_image
+from ..image_io import check_images, list_images, write_image
 from ..records import AnnotationError
 
 
@@ -37,6 +37,7 @@ def read_class_folders(folder: Path, labels: tuple[str, ...] | None = None) -> C
             raise AnnotationError(f"{folder / name}: class folder holds no image (.jpg, .png, .bmp, ...)")
         images += files
         ids += [labels.index(name)] * len(files)
+    check_images(images, str(folder))
     return ClassSplit(tuple(labels), images, np.asarray(ids, np.int32))
 
 

@@ -41,6 +41,9 @@ def read_unpaired(folder: Path, mode: str = "unpaired") -> EnhanceSplit:
     if not files:
         raise AnnotationError(f"{folder}: no images (.jpg, .png, .bmp, ...); expected a folder of "
                               f"{'low-light' if mode == 'unpaired' else 'normal'} images")
+    from ..image_io import check_images
+
+    check_images(files, str(folder))
     return EnhanceSplit(mode, files)
 
 
@@ -61,6 +64,9 @@ def read_lol(folder: Path) -> EnhanceSplit:
     if not low:
         raise AnnotationError(f"{low_dir}: no images")
     names = sorted(low)
+    from ..image_io import check_images
+
+    check_images([low[n] for n in names] + [high[n] for n in names], str(folder))
     return EnhanceSplit("paired", [low[n] for n in names], [high[n] for n in names])
 
 

@@ -89,8 +89,12 @@ def read_coco_keypoints(json_path: Path, image_root: Path | None = None) -> list
         area = float(ann.get("area") or bbox[2] * bbox[3])
         people.setdefault(ann["image_id"], []).append(Person(arr, box, area, str(aid)))
     root = Path(image_root) if image_root else json_path.parent
-    return [PoseImage(root / im["file_name"], int(im["width"]), int(im["height"]), people[iid])
-            for iid, im in images.items() if iid in people]
+    out = [PoseImage(root / im["file_name"], int(im["width"]), int(im["height"]), people[iid])
+           for iid, im in images.items() if iid in people]
+    from ..image_io import check_images
+
+    check_images([p.image for p in out], str(json_path))
+    return out
 
 
 def crop_transform(box: np.ndarray, size: int, scale: float = CROP_SCALE) -> np.ndarray:
