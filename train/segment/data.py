@@ -211,6 +211,9 @@ def read_coco_split(json_path: Path, image_root: Path | None = None) -> SegSplit
     root = Path(image_root) if image_root else json_path.parent
     samples = [SegSample(root / im["file_name"], coco=(json_path, im, by_image.get(iid, []), cat_to_class))
                for iid, im in images.items()]
+    from ..image_io import check_images
+
+    check_images([s.image for s in samples], str(json_path))
     return SegSplit(("background",) + tuple(c["name"] for c in cats), samples)
 
 
