@@ -25,6 +25,7 @@ CPU_HOST = not glob.glob("/dev/nvidia[0-9]*")
 def _env():
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_USE_LEGACY_KERAS="1")
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a user's shell has it
+    env.pop("CUDA_VISIBLE_DEVICES", None)  # train.device sets it in this process when an earlier test imported it
     return env
 
 
