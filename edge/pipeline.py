@@ -40,12 +40,15 @@ class DropQueue:
         self._size = size
         self._cond = threading.Condition()
 
-    def put(self, item, drop_oldest: bool, stop: threading.Event | None = None) -> int:
+    def put(self, item, drop_oldest: bool, stop: threading.Event | None = None, carry=None) -> int:
+        """``carry(evicted, item)`` hands what an evicted item must not lose (a reconnection gap) to ``item``."""
         with self._cond:
             dropped = 0
             if drop_oldest:
                 while len(self._items) >= self._size:
-                    self._items.popleft()
+                    evicted = self._items.popleft()
+                    if carry is not None and evicted is not _END:
+                        carry(evicted, item)
                     dropped += 1
             else:
                 while len(self._items) >= self._size and not (stop is not None and stop.is_set()):
@@ -70,6 +73,13 @@ class DropQueue:
     def __len__(self) -> int:
         with self._cond:
             return len(self._items)
+
+
+def _carry_gap(evicted: "Captured", item: "Captured") -> None:
+    """A frame dropped under load must not take the record of a reconnection gap with it: the next frame
+    written carries it (when both have one, the newer keeps its own and the older under "also")."""
+    if evicted.gap is not None:
+        item.gap = evicted.gap if item.gap is None else item.gap | {"also": evicted.gap}
 
 
 @dataclass
@@ -128,7 +138,7 @@ class Pipeline:
                 if getattr(frame, "damaged", None):
                     self.stats.on_damaged(frame.damaged, frame.index)
                 self.stats.on_capture()
-                dropped = self._q_in.put(item, drop_oldest=self.live, stop=self._stop)
+                dropped = self._q_in.put(item, drop_oldest=self.live, stop=self._stop, carry=_carry_gap)
                 if dropped:
                     self.stats.on_drop("capture", dropped)
                 self.stats.on_queue("capture", len(self._q_in))
@@ -152,7 +162,8 @@ class Pipeline:
                                      detections=first if isinstance(first, Detections) else None,
                                      timing_ms={"capture": item.capture_ms, **out.timing_ms},
                                      extras={"models": out.results, "chain": out})
-                dropped = self._q_out.put((item, result), drop_oldest=self.live, stop=None)
+                dropped = self._q_out.put((item, result), drop_oldest=self.live, stop=None,
+                                          carry=lambda old, new: _carry_gap(old[0], new[0]))
                 if dropped:
                     self.stats.on_drop("output", dropped)
                 self.stats.on_queue("output", len(self._q_out))
