@@ -2,7 +2,7 @@
 published options (choose by MOTA + IDF1 on one sequence, score the other), each without and with ByteTrack's
 offline gap interpolation (``edge track --interpolate 20``). Needs motmetrics (dev extra).
 
-    PYTHONPATH=. python benchmarks/tracker_mot_loo.py [--zoo ../shared/zoo]
+    PYTHONPATH=. python benchmarks/tracker_mot_loo.py [--zoo ../shared/zoo] [--boxes track|detection]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ if not hasattr(numpy, "asfarray"):  # motmetrics 1.4.0 on numpy 2 (zoo README)
     numpy.asfarray = lambda a, dtype=float: numpy.asarray(a, dtype=dtype)
 import motmetrics as mm  # noqa: E402
 
-from edge.track_cli import interpolate_gaps, parse_settings, read_mot, track_mot, write_mot  # noqa: E402
+from edge.track_cli import BOX_CHOICES, interpolate_gaps, parse_settings, read_mot, track_mot, write_mot  # noqa: E402
 from edge.tracker import TrackerConfig  # noqa: E402
 
 SEQUENCES = ("TUD-Campus", "TUD-Stadtmitte")
@@ -30,13 +30,13 @@ METRICS = ["mota", "idf1", "num_switches", "num_false_positives", "num_misses"]
 INTERPOLATE = (0, 20)  # off, and ByteTrack's published N
 
 
-def score(settings: str, zoo: Path, work: Path) -> dict:
+def score(settings: str, zoo: Path, work: Path, boxes: str) -> dict:
     """{interpolate N: motmetrics summary (per sequence + OVERALL)} for one setting."""
     config = TrackerConfig.from_table(parse_settings(settings, "grid"), "grid")
     data = Path(mm.__file__).parent / "data"
     accs: dict = {n: [] for n in INTERPOLATE}
     for seq in SEQUENCES:
-        rows = track_mot(read_mot(zoo / "tracking" / f"{seq}-det.txt"), config)
+        rows = track_mot(read_mot(zoo / "tracking" / f"{seq}-det.txt"), config, boxes)
         gt = mm.io.loadtxt(str(data / seq / "gt.txt"), fmt="mot15-2D", min_confidence=1)
         for n in INTERPOLATE:
             out = work / f"{seq}-{n}.txt"
@@ -55,10 +55,11 @@ def line(m) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--zoo", type=Path, default=Path("../shared/zoo"))
+    p.add_argument("--boxes", choices=BOX_CHOICES, default="track", help="box written per tracked detection")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        defaults = score("", args.zoo, work)
+        defaults = score("", args.zoo, work, args.boxes)
         for n in INTERPOLATE:
             for name in [*SEQUENCES, "OVERALL"]:
                 print(f"defaults, interpolate {n:2d}  {name:15s} {line(defaults[n].loc[name])}")
@@ -66,7 +67,7 @@ def main() -> None:
         for th, cascade, recover, nsa, hits in itertools.product(THRESHOLDS, *[[False, True]] * 3, [2, 3]):
             key = f"{th} cascade={cascade} recover={recover} nsa={nsa} min_hits={hits}"
             results[key] = score(f"{THRESHOLDS[th]},cascade={cascade},recover={recover},nsa={nsa},min_hits={hits}"
-                                 .replace("True", "true").replace("False", "false"), args.zoo, work)
+                                 .replace("True", "true").replace("False", "false"), args.zoo, work, args.boxes)
         for n in INTERPOLATE:
             for pick, other in (SEQUENCES, SEQUENCES[::-1]):
                 best = max(results, key=lambda k: results[k][n].loc[pick, "mota"] + results[k][n].loc[pick, "idf1"])

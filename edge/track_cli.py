@@ -1,10 +1,15 @@
 """``python -m edge track``: the tracker on detections in the MOTChallenge text format, without video.
 
     python -m edge track --detections det.txt --out tracks.txt [--set high_score=0.6,max_lost=20] [--interpolate 20]
+                         [--boxes track|detection]
 
 Input lines: ``frame, id, left, top, width, height, score[, ...]`` (frames from 1, pixels; id is ignored,
 usually -1). Output lines: ``frame, track_id, left, top, width, height, score, -1, -1, -1``, one per
 detection that a confirmed track claimed on that frame, which is what MOTChallenge scoring tools read.
+
+``--boxes track`` (the default) writes each track's Kalman estimate after it was corrected with the
+detection it claimed, as SORT and ByteTrack write their results; ``--boxes detection`` writes the claimed
+detection's own box unchanged (what the live pipeline's JSON lines carry, with the track id).
 
 ``--interpolate N`` (offline only, off by default) adds, after tracking, boxes linearly interpolated across
 the gaps inside each track: ByteTrack's published post-processing for its MOT17/MOT20 results (its
@@ -64,8 +69,16 @@ def read_mot(path: str | Path) -> MotDetections:
     return MotDetections(arr[:, 0].astype(np.int64), boxes, arr[:, 6])
 
 
-def track_mot(dets: MotDetections, config: TrackerConfig | None = None) -> list[tuple]:
-    """Run the tracker over every frame 1..last; returns output rows (frame, id, left, top, w, h, score)."""
+BOX_CHOICES = ("track", "detection")
+
+
+def track_mot(dets: MotDetections, config: TrackerConfig | None = None, boxes_from: str = "track") -> list[tuple]:
+    """Run the tracker over every frame 1..last; returns output rows (frame, id, left, top, w, h, score), one
+    per detection a confirmed track claimed. ``boxes_from``: ``"track"``, the track's filtered box on that
+    frame (Kalman state after the correction, as SORT and ByteTrack output), or ``"detection"``, the box
+    of the detection claimed."""
+    if boxes_from not in BOX_CHOICES:
+        raise ConfigError(f"--boxes: {boxes_from!r} is not one of {', '.join(BOX_CHOICES)}")
     tracker = Tracker(config)
     out = []
     last = int(dets.frames.max()) if len(dets.frames) else 0
@@ -76,9 +89,20 @@ def track_mot(dets: MotDetections, config: TrackerConfig | None = None) -> list[
         sl = slice(starts[f - 1], starts[f])
         b, s = boxes[sl], scores[sl]
         ids = tracker.update(b, s)
+        written = b if boxes_from == "detection" else _filtered_per_detection(tracker, len(b))
         for i in np.nonzero(ids >= 0)[0]:
-            x0, y0, x1, y1 = b[i]
+            x0, y0, x1, y1 = written[i].tolist()
             out.append((f, int(ids[i]), x0, y0, x1 - x0, y1 - y0, float(s[i])))
+    return out
+
+
+def _filtered_per_detection(tracker: Tracker, n: int) -> np.ndarray:
+    """(n, 4) the filtered box of the track that claimed each detection of this frame (NaN where none did)."""
+    out = np.full((n, 4), np.nan)
+    filtered = tracker.boxes()
+    for k, t in enumerate(tracker.tracks):
+        if t.det >= 0:
+            out[t.det] = filtered[k]
     return out
 
 
@@ -152,6 +176,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interpolate", type=int, default=0, metavar="N",
                    help="offline post-processing: fill gaps inside a track linearly when the frames on either "
                         "side differ by less than N (ByteTrack's published results use 20); default 0: off")
+    p.add_argument("--boxes", choices=BOX_CHOICES, default="track",
+                   help="box written per tracked detection: the track's Kalman estimate after the correction "
+                        "(default, as SORT and ByteTrack write) or the detection's own box")
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -159,7 +186,7 @@ def _main(args: argparse.Namespace) -> int:
     if args.interpolate < 0:
         raise ConfigError(f"--interpolate: {args.interpolate} must be 0 (off) or a number of frames (e.g. 20)")
     dets = read_mot(args.detections)
-    rows = track_mot(dets, config)
+    rows = track_mot(dets, config, args.boxes)
     if args.interpolate:
         rows = interpolate_gaps(rows, args.interpolate)
     write_mot(args.out, rows)

@@ -158,8 +158,9 @@ def test_edge_track_interpolate_fills_the_gap_inside_a_track(tmp_path):
     lines += [f"{f},-1,400,300,30,60,0.9\n" for f in range(1, 4)]
     det.write_text("".join(lines))
     plain, filled = tmp_path / "plain.txt", tmp_path / "filled.txt"
-    assert run_cli("track", "--detections", str(det), "--out", str(plain)).returncode == 0
-    proc = run_cli("track", "--detections", str(det), "--out", str(filled), "--interpolate", "20")
+    boxes = ("--boxes", "detection")  # the detections' own boxes, so the line between the ends is exact
+    assert run_cli("track", "--detections", str(det), "--out", str(plain), *boxes).returncode == 0
+    proc = run_cli("track", "--detections", str(det), "--out", str(filled), "--interpolate", "20", *boxes)
     assert proc.returncode == 0, proc.stderr
     before = {(int(r[0]), int(r[1])) for r in (line.split(",") for line in plain.read_text().splitlines())}
     after = [line.split(",") for line in filled.read_text().splitlines()]
@@ -169,6 +170,27 @@ def test_edge_track_interpolate_fills_the_gap_inside_a_track(tmp_path):
     # the three missed frames come back on the moving track, on the straight line between its ends
     assert new == {(7, moving): 45.0, (8, moving): 50.0, (9, moving): 55.0}, new
     assert [int(r[0]) for r in after] == sorted(int(r[0]) for r in after)
+
+
+def test_edge_track_writes_filtered_boxes_by_default_and_detections_on_request(tmp_path):
+    det = tmp_path / "det.txt"
+    # one object moving right 5 px a frame; its detected left edge jitters by +-4 px around the true line
+    true_x = [10.0 + 5 * f for f in range(1, 61)]
+    jitter = [4.0 if f % 2 else -4.0 for f in range(1, 61)]
+    det.write_text("".join(f"{f},-1,{x + j},20,30,60,0.9\n" for f, x, j in zip(range(1, 61), true_x, jitter)))
+    written = {}
+    for mode in ("track", "detection"):
+        out = tmp_path / f"{mode}.txt"
+        proc = run_cli("track", "--detections", str(det), "--out", str(out), "--boxes", mode)
+        assert proc.returncode == 0, proc.stderr
+        written[mode] = {int(r[0]): float(r[2]) for r in (line.split(",") for line in out.read_text().splitlines())}
+    assert written["detection"] == {f: round(x + j, 2) for f, x, j in zip(range(1, 61), true_x, jitter)}
+    assert set(written["track"]) == set(written["detection"])
+    # once the velocity is learnt (frame 20 on), the filtered box is off the true line by less than the jitter
+    errors = [abs(written["track"][f] - true_x[f - 1]) for f in range(20, 61)]
+    assert max(errors) < 3.0 and sum(errors) / len(errors) < 2.5, errors
+    proc = run_cli("track", "--detections", str(det), "--out", str(tmp_path / "x.txt"), "--boxes", "kalman")
+    assert proc.returncode == 2 and "--boxes" in proc.stderr and "track" in proc.stderr, proc.stderr
 
 
 def test_interpolate_gaps_limits():
