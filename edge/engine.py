@@ -5,7 +5,7 @@
     result = decode(inference.outputs, engine.info, inference.transform, options)   # edge.tasks.<task>
     result, timing = engine.run_frame(frame_bgr, adapter, {"score": 0.3})            # both in one call
 
-``engine.info.plan`` (edge.families.Plan) says how frames are prepared; it is fixed when the model loads.
+``engine.info.plan`` (edge.model_spec.Plan) says how frames are prepared; it is fixed when the model loads.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import numpy as np
 
 from . import delegates
 from .errors import ConfigError, DelegateError, ModelError
-from .metadata import ModelInfo, model_info
+from .metadata import model_info
+from .model_spec import ModelInfo
 from .model_file import read_model_file
 from .preprocess import Transform, is_identity_quantization, resize_frame, to_color, to_input_tensor
 from .runtime import load_runtime

@@ -30,97 +30,17 @@ tflite-support NormalizationOptions; a quantized integer input takes raw pixels 
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 from .errors import ConfigError, MetadataError
 from .model_file import ModelFile, TensorInfo
+from .model_spec import Normalisation, Resize, input_from_tensor, quantization_of
+from .ultralytics import recognise_ultralytics
 
 EDGEVISION_KEY = "edgevision"
 SSD_POSTPROCESS_OP = "TFLite_Detection_PostProcess"
 SSD_ROLES = ("boxes", "classes", "scores", "count")  # the op's output order, fixed by the op itself
-RESIZE_MODES = ("stretch", "letterbox", "letterbox_mediapipe")
-INTERPOLATIONS = ("linear", "area")
-
-
-@dataclass(frozen=True)
-class Resize:
-    """How a frame is brought to the input size.
-
-    ``mode``: "stretch" (the whole frame to W x H), "letterbox" (keep the aspect ratio, pad centred with
-    ``pad_value``) or "letterbox_mediapipe" (MediaPipe's ImageToTensor: sub-pixel, zero border). ``interpolation``: "linear" (cv2.INTER_LINEAR) or "area" (cv2.INTER_AREA when the
-    frame shrinks: an anti-aliased box-filter downscale; linear when it grows).
-    """
-
-    mode: str = "stretch"
-    interpolation: str = "linear"
-    pad_value: int = 114
-    why: str = ""
-
-    def __post_init__(self) -> None:
-        if self.mode not in RESIZE_MODES:
-            raise ConfigError(f"resize mode {self.mode!r}: expected one of {', '.join(RESIZE_MODES)}")
-        if self.interpolation not in INTERPOLATIONS:
-            raise ConfigError(f"interpolation {self.interpolation!r}: expected one of {', '.join(INTERPOLATIONS)}")
-        if not 0 <= int(self.pad_value) <= 255:
-            raise ConfigError(f"letterbox pad value {self.pad_value} must lie in 0..255")
-
-    def because(self, why: str) -> "Resize":
-        return replace(self, why=why)
-
-    def describe(self) -> str:
-        text = self.mode + (f" (pad {self.pad_value})" if self.mode == "letterbox" else "")
-        text += ", anti-aliased area downscale" if self.interpolation == "area" else ", bilinear"
-        return text
-
-
-@dataclass(frozen=True)
-class Normalisation:
-    """Model input = (pixel - mean) / std for pixels 0..255, per channel; ``why`` says where it came from."""
-
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    why: str = ""
-
-    def __post_init__(self) -> None:
-        for name, values in (("mean", self.mean), ("std", self.std)):
-            if not values or any(not math.isfinite(v) for v in values):
-                raise ConfigError(f"input {name} {list(values)} must be finite numbers")
-        if any(s <= 0 for s in self.std):
-            raise ConfigError(f"input std {list(self.std)} must be greater than 0")
-
-    @classmethod
-    def from_range(cls, low: float, high: float, channels: int = 3, why: str = "") -> "Normalisation":
-        """The mean/std that map pixel 0 to ``low`` and 255 to ``high``."""
-        if not (math.isfinite(low) and math.isfinite(high)):
-            raise ConfigError(f"input range {low},{high} must be two finite numbers")
-        if not low < high:
-            raise ConfigError(f"input range {low:g},{high:g}: the low end must be below the high end")
-        std = 255.0 / (high - low)
-        return cls((-low * std + 0.0,) * channels, (std,) * channels, why)
-
-    def because(self, why: str) -> "Normalisation":
-        return replace(self, why=why)
-
-    def for_channels(self, channels: int) -> "Normalisation":
-        """The same values repeated to ``channels`` (a single mean/std applies to every channel)."""
-        mean = self.mean * channels if len(self.mean) == 1 else self.mean
-        std = self.std * channels if len(self.std) == 1 else self.std
-        if len(mean) != channels or len(std) != channels:
-            raise ConfigError(f"input mean {list(self.mean)} / std {list(self.std)} do not fit a {channels}-channel "
-                              f"input; give 1 or {channels} values")
-        return replace(self, mean=tuple(mean), std=tuple(std))
-
-    def range(self) -> tuple[float, float]:
-        """(value of pixel 0, value of pixel 255) of the first channel."""
-        return -self.mean[0] / self.std[0] + 0.0, (255.0 - self.mean[0]) / self.std[0] + 0.0
-
-    def describe(self) -> str:
-        lo, hi = self.range()
-        same = len(set(self.mean)) == 1 and len(set(self.std)) == 1
-        ms = f"mean {self.mean[0]:g} std {self.std[0]:g}" if same else f"mean {list(self.mean)} std {list(self.std)}"
-        return f"{ms} (pixels 0..255 -> {lo:g}..{hi:g})" if same else ms
 
 
 @dataclass(frozen=True)
@@ -160,33 +80,6 @@ class Family:
     @property
     def decoder_module(self) -> str:
         return self.decoder or f"edge.tasks.{self.task}"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What the runtime will do with this model, decided once at load; ``edge info`` prints it."""
-
-    family: str
-    task: str | None
-    recognised_by: str  # why this family (what matched), or why none did
-    decoder: str
-    resize: Resize
-    normalisation: Normalisation | None  # None: a quantized input fed raw pixels (see ``input_note``)
-    input_note: str = ""
-    assumed: tuple[str, ...] = ()  # what was assumed without evidence (printed as warnings)
-
-    def lines(self, labels_count: int, labels_source: str) -> dict[str, str]:
-        norm = self.normalisation.describe() + f": {self.normalisation.why}" if self.normalisation else self.input_note
-        return {
-            "family": f"{self.family}: {self.recognised_by}",
-            "task": str(self.task),
-            "decoder": self.decoder or "none",
-            "resize": self.resize.describe() + (f": {self.resize.why}" if self.resize.why else ""),
-            "normalisation": norm,
-            "labels": f"{labels_count} from {labels_source}" if labels_count else (
-                "none in the file: edge run needs --labels FILE for a detector" if self.task == "detect"
-                else "none (class ids are printed)"),
-        }
 
 
 # ---------------------------------------------------------------- helpers for match functions
@@ -321,10 +214,7 @@ def _match_raw_head(mf: ModelFile, hints: Hints) -> Match | None:
 
 def _match_ultralytics_kind(kind: str):
     def match(mf: ModelFile, hints: Hints) -> Match | None:
-        from .metadata import _input_from_tensor, _quantization_of  # deferred: edge.metadata imports this table
-        from .ultralytics import recognise_ultralytics
-
-        info = recognise_ultralytics(mf, _input_from_tensor(mf.main), _quantization_of(mf.main))
+        info = recognise_ultralytics(mf, input_from_tensor(mf.main), quantization_of(mf.main))
         if info is None or info.decode.get("kind") != kind:
             return None
         heads = ", ".join(f"{o.name} {list(o.shape)}" for o in info.outputs)

@@ -19,7 +19,7 @@ import argparse
 import math
 
 from .errors import ConfigError
-from .families import Normalisation
+from .model_spec import Normalisation
 
 INPUT_KEYS = ("input_range", "mean", "std")
 

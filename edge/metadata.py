@@ -18,16 +18,15 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import ConfigError, MetadataError
-from .families import (
-    EDGEVISION_KEY, SSD_POSTPROCESS_OP, SSD_ROLES, ZERO_ONE, Family, Hints, Match, Normalisation, Plan, Resize,
-    recognise, shapes,
-)
+from .errors import MetadataError
+from .families import EDGEVISION_KEY, ZERO_ONE, Family, Hints, Match, recognise, shapes
 from .flatbuffer import FlatBufferError, Table
-from .model_file import ModelFile, SubGraph
+from .model_file import ModelFile
+from .model_spec import (
+    InputSpec, ModelInfo, Normalisation, OutputSpec, Plan, Resize, check_input_spec, input_from_tensor, quantization_of,
+)
 
-__all__ = ["EDGEVISION_KEY", "SSD_POSTPROCESS_OP", "SSD_ROLES", "InputSpec", "OutputSpec", "ModelInfo",
-           "model_info", "read_labels"]
+__all__ = ["model_info", "read_labels"]
 
 TFLITE_SUPPORT_KEY = "TFLITE_METADATA"
 
@@ -35,112 +34,6 @@ TFLITE_SUPPORT_KEY = "TFLITE_METADATA"
 _AXIS_LABELS, _VALUE_LABELS = 2, 3
 _NORMALIZATION_OPTIONS = 1
 _COLOR_SPACES = {1: "RGB", 2: "GRAY"}
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    name: str
-    width: int
-    height: int
-    channels: int
-    dtype: str  # the input tensor's dtype: float32, uint8, int8
-    color: str = "RGB"  # channel order the model expects: RGB, BGR or GRAY
-    resize: str = "stretch"  # "stretch" (plain resize of the whole frame), "letterbox" or "letterbox_mediapipe"
-    mean: tuple[float, ...] = (0.0, 0.0, 0.0)  # model input = (pixel - mean) / std, pixels 0..255
-    std: tuple[float, ...] = (255.0, 255.0, 255.0)
-    scale: float = 0.0  # tensor quantization (0.0 = not quantized)
-    zero_point: int = 0
-    interpolation: str = "linear"  # "linear" or "area" (anti-aliased downscale), see edge.families.Resize
-    pad_value: int = 114  # letterbox fill
-    layout: str = "NHWC"  # "NHWC" or "NCHW" (channels first: the tensor is transposed after preprocessing)
-    rounding: str = "nearest"  # integer inputs: "nearest", or "truncate" (the float32 value cast, as Ultralytics does)
-
-
-@dataclass(frozen=True)
-class OutputSpec:
-    name: str  # the TFLite tensor name
-    role: str  # e.g. raw_boxes_scores, boxes, classes, scores, count
-    shape: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    path: str
-    task: str | None
-    labels: tuple[str, ...]
-    input: InputSpec
-    decode: dict
-    outputs: tuple[OutputSpec, ...]
-    quantization: str
-    source: str  # "edgevision", "tflite-support" or "structure"
-    labels_source: str = ""  # where the labels came from
-    extra: dict = field(default_factory=dict)  # the raw metadata, for task adapters that need more
-    plan: Plan | None = None  # family and preprocessing, decided at load (edge.families)
-
-    @property
-    def input_size(self) -> tuple[int, int]:
-        return self.input.width, self.input.height
-
-    @property
-    def family(self) -> str:
-        return self.plan.family if self.plan else "unknown"
-
-    def output(self, role: str) -> OutputSpec:
-        for out in self.outputs:
-            if out.role == role:
-                return out
-        raise MetadataError(
-            f"{self.path}: no output with role {role!r}; the model's outputs are "
-            + ", ".join(f"{o.name} ({o.role})" for o in self.outputs)
-        )
-
-    def with_overrides(self, *, labels: tuple[str, ...] | None = None, labels_source: str = "",
-                       task: str | None = None, normalisation: Normalisation | None = None) -> "ModelInfo":
-        """The user's --labels / --task / --input-range (or --mean --std) over what the model says."""
-        info = self
-        if labels is not None:
-            info = replace(info, labels=tuple(labels), labels_source=labels_source)
-        if task is not None and task != info.task and info.decode.get("kind") in ("ultralytics", "yolov5_anchors"):
-            what = f"Ultralytics {info.decode.get('head')}" if info.decode["kind"] == "ultralytics" else "YOLOv5"
-            raise ConfigError(f"{info.path}: this {what} export runs as task {info.task!r} (its detections carry "
-                              f"the keypoints or instance masks); leave out --task {task}")
-        if task is not None:
-            info = replace(info, task=task)
-            if info.plan is not None and info.plan.task != task:
-                info = replace(info, plan=replace(info.plan, task=task, recognised_by=info.plan.recognised_by
-                                                  + f"; task {task} given by the user"))
-        if normalisation is not None:
-            norm = normalisation.for_channels(info.input.channels)
-            was = info.plan.normalisation.describe() if info.plan and info.plan.normalisation else "raw pixels"
-            norm = norm.because((norm.why or "given by the user") + f", overriding {was}")
-            info = replace(info, input=replace(info.input, mean=norm.mean, std=norm.std))
-            if info.plan is not None:
-                assumed = tuple(a for a in info.plan.assumed if not a.startswith("normalisation"))
-                info = replace(info, plan=replace(info.plan, normalisation=norm, assumed=assumed))
-        return info
-
-
-COLORS = ("RGB", "BGR", "GRAY")
-
-
-def check_input_spec(spec: InputSpec, where: str) -> None:
-    """MetadataError naming the field when the input normalisation cannot work: ``std`` 0 or not finite
-    (every pixel would become inf/nan, and nothing is detected), ``mean``/``std`` lengths that are neither 1
-    nor the channel count, a colour order we do not know, a size that is not positive."""
-    c = spec.channels
-    for key in ("mean", "std"):
-        values = getattr(spec, key)
-        if len(values) not in (1, c):
-            raise MetadataError(f"{where}: input.{key} has {len(values)} values {list(values)}; expected 1 or {c} "
-                                f"(one per channel of the {c}-channel input)")
-        if not all(math.isfinite(v) for v in values):
-            raise MetadataError(f"{where}: input.{key} = {list(values)}; expected finite numbers")
-    if any(v == 0 for v in spec.std):
-        raise MetadataError(f"{where}: input.std = {list(spec.std)}; expected non-zero values (input = (pixel - mean) / std)")
-    if spec.color not in COLORS:
-        raise MetadataError(f"{where}: input.color = {spec.color!r}; expected one of {', '.join(COLORS)}")
-    if spec.width < 0 or spec.height < 0 or spec.width > 16384 or spec.height > 16384:
-        raise MetadataError(f"{where}: input size {spec.width}x{spec.height}; expected 1..16384 pixels a side")
 
 
 def read_labels(path: str | Path) -> tuple[str, ...]:
@@ -176,45 +69,11 @@ def model_info(mf: ModelFile) -> ModelInfo:
 # ---------------------------------------------------------------- structure and the recognition table
 
 
-def _input_from_tensor(sg: SubGraph, **kw) -> InputSpec:
-    t = sg.input_tensors()[0]
-    layout = "NHWC"
-    if len(t.shape) == 4 and t.shape[1] in (1, 3) and t.shape[3] not in (1, 3):
-        _, c, h, w = t.shape  # channels first, e.g. [1, 3, 640, 640] (litert-torch exports)
-        layout = "NCHW"
-    elif len(t.shape) == 4:
-        _, h, w, c = t.shape
-    else:  # not an image model; width/height 0 make Engine.prepare refuse frames with a clear message
-        h, w, c = 0, 0, (t.shape[-1] if t.shape else 0)
-    mean_std = {}
-    if t.dtype in ("uint8", "int8"):
-        # An integer input takes pixels as they are (its quantization, if any, maps 0..255 to the model's range).
-        if t.scales and not (math.isfinite(t.scales[0]) and t.scales[0] > 0):
-            raise MetadataError(f"input tensor {t.name!r}: quantization scale {t.scales[0]}; expected a positive "
-                                f"finite number (the file is damaged or was written by a broken converter)")
-        if t.scales:  # the mean/std that make the quantized tensor equal the raw pixels
-            shift = 128 if t.dtype == "int8" else 0
-            mean_std = {"mean": (float(t.zero_points[0] + shift),) * c, "std": (1.0 / t.scales[0],) * c}
-        else:
-            mean_std = {"mean": (0.0,) * c, "std": (1.0,) * c}
-    spec = InputSpec(
-        name=t.name, width=w, height=h, channels=c, dtype=t.dtype, color="RGB" if c == 3 else "GRAY",
-        scale=t.scales[0] if t.scales else 0.0, zero_point=t.zero_points[0] if t.zero_points else 0,
-        layout=layout, **mean_std,
-    )
-    return replace(spec, **kw)
-
-
-def _quantization_of(sg: SubGraph) -> str:
-    dtype = sg.input_tensors()[0].dtype
-    return {"uint8": "uint8", "int8": "int8", "int16": "int16x8"}.get(dtype, "float32")
-
-
 def _from_family(mf: ModelFile, family: Family | None, match: Match | None, support) -> ModelInfo:
     if match is not None and match.info is not None:
         return _with_own_reader_plan(match.info, family, match)
     sg = mf.main
-    spec = _input_from_tensor(sg)
+    spec = input_from_tensor(sg)
     if support is not None:
         spec = replace(spec, color=support.color or spec.color)
     resize = (match.resize if match and match.resize else family.resize if family else
@@ -238,7 +97,7 @@ def _from_family(mf: ModelFile, family: Family | None, match: Match | None, supp
         plan = Plan(family.name, task, match.why, family.decoder_module, resize, norm, note, assumed)
     return ModelInfo(
         path=str(mf.path), task=task, labels=labels, input=spec, decode=decode, outputs=outputs,
-        quantization=_quantization_of(sg), source="tflite-support" if support is not None else "structure",
+        quantization=quantization_of(sg), source="tflite-support" if support is not None else "structure",
         labels_source=labels_source, extra=support.extra if support is not None else {}, plan=plan,
     )
 
@@ -305,7 +164,7 @@ def _from_edgevision(mf: ModelFile) -> ModelInfo:
             raise MetadataError(f"{where}: missing field {key!r}")
     inp = meta["input"]
     sg = mf.main
-    tensor = _input_from_tensor(sg)
+    tensor = input_from_tensor(sg)
     try:
         spec = replace(
             tensor,
@@ -340,7 +199,7 @@ def _from_edgevision(mf: ModelFile) -> ModelInfo:
     return ModelInfo(
         path=str(mf.path), task=str(meta["task"]), labels=tuple(str(x) for x in meta.get("labels", ())),
         input=spec, decode=dict(meta.get("decode", {})), outputs=tuple(outputs),
-        quantization=str(meta.get("quantization", _quantization_of(sg))), source="edgevision",
+        quantization=str(meta.get("quantization", quantization_of(sg))), source="edgevision",
         labels_source=f"{EDGEVISION_KEY} metadata" if meta.get("labels") else "", extra=meta,
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from math import prod
 
 from .errors import ConfigError, MetadataError
-from .metadata import ModelInfo
+from .model_spec import ModelInfo
 from .schema import close_match
 
 

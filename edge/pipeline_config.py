@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, EdgeError
-from .families import Normalisation
+from .model_spec import Normalisation
 from .input_options import normalisation_from
 from .schema import Field, check_mapping, close_match, threads_field
 from .task_options import TASK_OPTION_KEYS

@@ -37,8 +37,8 @@ import cv2
 import numpy as np
 
 from .errors import ConfigError, SinkError
+from .network import is_loopback
 from .sinks import Sink, SinkItem
-from .web import is_loopback
 
 log = logging.getLogger(__name__)
 

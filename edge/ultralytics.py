@@ -25,6 +25,7 @@ from dataclasses import replace
 
 from .errors import MetadataError
 from .model_file import ModelFile
+from .model_spec import ModelInfo, OutputSpec
 
 METADATA_FILES = ("metadata.json", "temp_meta.txt")
 TASKS = ("detect", "pose", "segment")
@@ -108,7 +109,6 @@ def _imgsz(meta: dict, where: str) -> tuple[int, int] | None:
 
 
 def _from_metadata(mf: ModelFile, meta: dict, spec, quantization: str):
-    from .metadata import ModelInfo, OutputSpec
 
     where = f"{mf.path}: Ultralytics metadata"
     task = meta.get("task", "detect")
@@ -184,7 +184,6 @@ def yolov5_anchor_count(width: int, height: int, strides=YOLOV5_STRIDES, anchors
 
 
 def _classic_yolov5(mf: ModelFile, spec, quantization: str):
-    from .metadata import ModelInfo, OutputSpec
 
     outs = mf.main.output_tensors()
     if len(outs) != 1 or len(outs[0].shape) != 3 or not spec.width:

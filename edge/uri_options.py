@@ -13,10 +13,12 @@ their own); a module that adds an option to a scheme declares it here, next to t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import SinkError, SourceError
+from .network import is_loopback
 from .schema import Field, check_mapping
 
 _SIZE = dict(min=16, max=8192)
@@ -127,10 +129,6 @@ def check_sink_uri(uri: str, local: bool = True) -> dict:
 
 def _check_web_exposure(uri: str, options: dict) -> None:
     """A page bound beyond loopback needs a token (the web sink refuses it too, but only once it opens)."""
-    import os
-
-    from .web import is_loopback
-
     host = urlsplit(uri).hostname or "127.0.0.1"
     if not is_loopback(host) and not (options.get("token") or os.environ.get("EDGE_WEB_TOKEN")):
         raise SinkError(f"sink {uri!r}: the page would be reachable from the network; give a token "

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hmac
 import io
-import ipaddress
 import json
 import logging
 import os
@@ -33,6 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 import cv2
 
 from .errors import ConfigError, SinkError
+from .network import is_loopback
 from .sinks import Sink, SinkItem
 from .uri_options import check_sink_uri
 from .web_gate import Gate, GateLimits, SocketWriter
@@ -70,15 +70,6 @@ async function refresh() {
 refresh(); setInterval(refresh, 500);
 </script></body></html>
 """
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class WebSink(Sink):

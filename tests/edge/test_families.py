@@ -13,7 +13,8 @@ import pytest
 
 from edge.engine import Engine, Inference
 from edge.errors import ConfigError, MetadataError, ModelError
-from edge.families import FAMILIES, Normalisation, Resize, family_named
+from edge.families import FAMILIES, family_named
+from edge.model_spec import Normalisation, Resize
 from edge.input_options import normalisation_from
 from edge.metadata import model_info
 from edge.model_file import read_model_file
