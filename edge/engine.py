@@ -22,8 +22,8 @@ from . import delegates
 from .errors import ConfigError, DelegateError, ModelError
 from .metadata import model_info
 from .model_spec import ModelInfo
-from .model_file import read_model_file
-from .preprocess import Transform, is_identity_quantization, resize_frame, to_color, to_input_tensor
+from .model_file import parse_model, read_model_file
+from .preprocess import Transform, is_identity_quantization, quantize, resize_frame, to_color, to_input_tensor
 from .runtime import load_runtime
 from .schema import check_value, threads_field
 
@@ -47,10 +47,12 @@ class Inference:
 
 class Engine:
     def __init__(self, path: str | Path, threads: int | None = None, delegate: str = "cpu",
-                 fallback: str | None = None, info: ModelInfo | None = None):
+                 fallback: str | None = None, info: ModelInfo | None = None, content: bytes | None = None):
+        """``content``: the model's bytes, when they are not (yet) in a file; ``path`` then only names it."""
         self.path = Path(path)
         check_value(threads, threads_field(), str(path))
-        self.model_file = read_model_file(self.path)
+        self._content = content
+        self.model_file = read_model_file(self.path) if content is None else parse_model(content, self.path)
         choice = delegates.resolve(delegate)
         fallback_choice = delegates.resolve(fallback) if fallback else None
         self._check_custom_ops(choice)
@@ -121,7 +123,7 @@ class Engine:
             )
 
     def _make_interpreter(self, rt, choice: delegates.DelegateChoice, threads: int | None):
-        kwargs: dict = {"model_path": str(self.path)}
+        kwargs: dict = {"model_path": str(self.path)} if self._content is None else {"model_content": self._content}
         if threads is not None:
             kwargs["num_threads"] = threads
         if choice.library:
@@ -186,6 +188,12 @@ class Engine:
         if spec.layout == "NCHW":
             tensor = np.ascontiguousarray(tensor.transpose(0, 3, 1, 2))
         return tensor, transform
+
+    def quantize_input(self, values: np.ndarray) -> np.ndarray:
+        """Model-space input values (already normalised, e.g. export's parity samples) -> the input tensor,
+        quantized as the model's input tensor says."""
+        scale, zero_point = self._input["quantization"]
+        return quantize(np.asarray(values, np.float32), np.dtype(self._input["dtype"]).name, scale, zero_point)
 
     def infer(self, tensor: np.ndarray) -> dict[str, np.ndarray]:
         want = tuple(self._input["shape"])

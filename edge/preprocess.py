@@ -129,9 +129,21 @@ def to_input_tensor(img: np.ndarray, dtype: str, mean, std, scale: float, zero_p
         raise ConfigError(f"unknown input rounding {rounding!r}; expected 'nearest' or 'truncate'")
     if not scale or is_identity_quantization(mean, std, scale, zero_point - (-shift)):
         return _minus_128(img)[None] if shift else img[None]
-    q = np.round((img.astype(np.float32) - mean) / std / scale + zero_point)
+    return quantize((img.astype(np.float32) - mean) / std, dtype, scale, zero_point)[None]
+
+
+def quantize(values: np.ndarray, dtype: str, scale: float, zero_point: int) -> np.ndarray:
+    """Model-space input values (what ``(pixel - mean) / std`` gives) -> a tensor of ``dtype``: float32 as they
+    are; an integer tensor stores ``round(value / scale + zero_point)`` clipped to its range (no scale: the
+    values rounded)."""
+    kind = np.dtype(dtype).kind
+    if kind == "f":
+        return values.astype(dtype, copy=False)
+    if kind not in "iu":
+        raise ConfigError(f"unsupported input tensor type {dtype}; expected a float or integer type")
+    q = np.round(values / scale + zero_point) if scale else np.round(values)
     info = np.iinfo(dtype)
-    return np.clip(q, info.min, info.max).astype(dtype)[None]
+    return np.clip(q, info.min, info.max).astype(dtype)
 
 
 @functools.lru_cache(maxsize=16)

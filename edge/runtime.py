@@ -1,7 +1,8 @@
-"""Pick the TFLite interpreter package: ai-edge-litert, else tflite-runtime, else tensorflow.lite.
+"""Pick the TFLite interpreter package: ai-edge-litert, else tflite-runtime.
 
-TensorFlow is only a last resort for a host that has neither device runtime installed; it is never
-imported when one of the first two is present.
+edge never imports TensorFlow, not even as a fallback: a host runs the same interpreter package as the
+device. With neither installed, ``load_runtime`` raises a ModelError naming both packages and the pip extra
+that installs one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from .errors import ModelError
 CANDIDATES = (
     ("ai-edge-litert", "ai_edge_litert.interpreter", "ai-edge-litert"),
     ("tflite-runtime", "tflite_runtime.interpreter", "tflite-runtime"),
-    ("tensorflow", "tensorflow.lite", "tensorflow"),
 )
 
 
@@ -32,15 +32,12 @@ class Runtime:
 
     @property
     def load_delegate(self) -> Callable:
-        if hasattr(self.module, "load_delegate"):
-            return self.module.load_delegate
-        return self.module.experimental.load_delegate  # tensorflow.lite
+        return self.module.load_delegate
 
     def op_resolver(self, name: str):
-        """An OpResolverType member by name, or None when this runtime has no such choice."""
+        """An OpResolverType member by name, or None when this runtime has no such choice (older
+        tflite-runtime releases)."""
         types = getattr(self.module, "OpResolverType", None)
-        if types is None and hasattr(self.module, "experimental"):
-            types = getattr(self.module.experimental, "OpResolverType", None)
         return getattr(types, name, None) if types is not None else None
 
 
@@ -63,6 +60,7 @@ def _find() -> Runtime:
         top = importlib.import_module(module_name.split(".")[0])
         return Runtime(name, module, str(getattr(top, "__version__", "unknown")))
     raise ModelError(
-        "no TFLite runtime is installed; install one with `pip install ai-edge-litert` "
-        "(or `pip install tflite-runtime` with numpy<2 on older boards)"
+        "no TFLite runtime is installed: edge needs ai-edge-litert or tflite-runtime (it never uses TensorFlow); "
+        "install one with `pip install 'edgevision[edge]'` (ai-edge-litert), or `pip install "
+        "'edgevision[edge-legacy]'` (tflite-runtime, numpy<2) on older boards"
     )

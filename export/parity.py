@@ -21,34 +21,22 @@ class ParityResult:
         return self.tolerance is None or self.max_abs_diff <= self.tolerance
 
 
-def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
-    scale, zero = detail["quantization"]
-    if not np.issubdtype(detail["dtype"], np.integer):
-        return x.astype(detail["dtype"])
-    info = np.iinfo(detail["dtype"])
-    return np.clip(np.round(x / scale + zero), info.min, info.max).astype(detail["dtype"])
+def tflite_outputs(model_bytes: bytes, samples: np.ndarray, output_keys: list[str],
+                   threads: int = 1) -> dict[str, np.ndarray]:
+    """Each key's outputs (N, ...) through edge's Engine: the interpreter package, input quantization and
+    output dequantization the device uses. The samples are already normalised (model-space values)."""
+    from edge.engine import Engine
 
+    from .metadata import signature_outputs
 
-def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
-    scale, zero = detail["quantization"]
-    if not np.issubdtype(detail["dtype"], np.integer) or not scale:  # float, or plain integers (a class map)
-        return y.astype(np.float32)
-    return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
-
-
-def tflite_outputs(model_bytes: bytes, samples: np.ndarray, output_key: str, threads: int = 1) -> np.ndarray:
-    """Run every sample through the model's signature; return the dequantised ``output_key`` (N, ...)."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_content=model_bytes, num_threads=threads)
-    runner = interpreter.get_signature_runner()
-    (input_key, input_detail), = runner.get_input_details().items()
-    output_detail = runner.get_output_details()[output_key]
-    outs = []
+    engine = Engine("the converted model", threads=threads, content=model_bytes)
+    names = {o.key: o.tensor for o in signature_outputs(model_bytes)}
+    outs: dict[str, list] = {key: [] for key in output_keys}
     for sample in samples:
-        result = runner(**{input_key: _quantize(sample[None, ...], input_detail)})
-        outs.append(_dequantize(result[output_key], output_detail)[0])
-    return np.stack(outs)
+        result = engine.infer(engine.quantize_input(sample[None, ...]))
+        for key in output_keys:
+            outs[key].append(result[names[key]][0])
+    return {key: np.stack(values) for key, values in outs.items()}
 
 
 def keras_outputs(model, samples: np.ndarray, output_key: str | None = None) -> np.ndarray:
@@ -67,9 +55,10 @@ def compare(model, model_bytes: bytes, samples: np.ndarray, output_key: str | li
     keys, the largest difference of any output and the mean over all of their values."""
     keys = [output_key] if isinstance(output_key, str) else list(output_key)
     diffs = []
+    converted = tflite_outputs(model_bytes, samples, keys, threads)
     for key in keys:
         expected = keras_outputs(model, samples, key)
-        got = tflite_outputs(model_bytes, samples, key, threads)
+        got = converted[key]
         if expected.shape != got.shape and expected.size == got.size:  # e.g. an int32 class map read as float
             got = got.reshape(expected.shape)
         diffs.append(np.abs(expected - got.astype(np.float32)).reshape(-1))
