@@ -22,7 +22,7 @@ from .errors import SinkError
 from .results import Detections
 from .safe_write import run_stamp
 from .sinks import Sink, SinkItem
-from .sources import IMAGE_SUFFIXES
+from .uri import IMAGE_SUFFIXES
 from .tasks.segment import Segmentation
 
 log = logging.getLogger(__name__)

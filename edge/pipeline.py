@@ -28,6 +28,7 @@ from .model_chain import ModelChain
 from .pipeline_stats import PipelineStats
 from .results import Detections, FrameResult
 from .sinks import Sink, SinkItem
+from .sources import Frame, Source
 
 _END = object()
 
@@ -84,7 +85,7 @@ def _carry_gap(evicted: "Captured", item: "Captured") -> None:
 
 @dataclass
 class Captured:
-    frame: object  # edge.sources.Frame
+    frame: Frame
     t_capture: float  # time.monotonic() when the frame was in hand
     wall: float  # time.time() of the same moment
     capture_ms: float
@@ -93,10 +94,10 @@ class Captured:
 
 
 class Pipeline:
-    def __init__(self, source, chain: ModelChain, sinks: list[Sink], *, live: bool | None = None,
+    def __init__(self, source: Source, chain: ModelChain, sinks: list[Sink], *, live: bool | None = None,
                  queue_size: int | None = None, max_frames: int | None = None, options: dict | None = None, on_record=None):
         self.source, self.chain, self.sinks = source, chain, sinks
-        self.live = bool(getattr(source, "live", False)) if live is None else live
+        self.live = source.capabilities.live if live is None else live
         # live: one frame waits at most, so results stay fresh; files: a little read-ahead, nothing dropped
         self.queue_size = queue_size or (1 if self.live else 4)
         self.max_frames = max_frames
@@ -107,7 +108,7 @@ class Pipeline:
         self._q_out = DropQueue(self.queue_size)
         self._errors: list[BaseException] = []
         self._need_image = any(getattr(s, "needs_image", True) for s in sinks)
-        if hasattr(source, "request_model_size"):
+        if source.capabilities.lores:
             source.request_model_size(chain.primary.engine.input_size)
         for sink in sinks:
             if hasattr(sink, "attach_stats"):
@@ -116,8 +117,7 @@ class Pipeline:
     def stop(self) -> None:
         """Stop capturing; frames already captured are finished and the sinks closed."""
         self._stop.set()
-        if hasattr(self.source, "stop"):
-            self.source.stop()
+        self.source.stop()
 
     # ------------------------------------------------------------------ stages
 
@@ -130,12 +130,12 @@ class Pipeline:
                 if frame is None:
                     break
                 t1 = time.perf_counter()
-                gap = self.source.take_gap() if hasattr(self.source, "take_gap") else None
+                gap = self.source.take_gap() if self.source.capabilities.reconnects else None
                 item = Captured(frame, time.monotonic(), time.time(), (t1 - t0) * 1000,
                                 gap.to_json() if gap is not None else None)
                 if gap is not None:
                     self.stats.on_gap(gap.seconds)
-                if getattr(frame, "damaged", None):
+                if frame.damaged:
                     self.stats.on_damaged(frame.damaged, frame.index)
                 self.stats.on_capture()
                 dropped = self._q_in.put(item, drop_oldest=self.live, stop=self._stop, carry=_carry_gap)
@@ -143,7 +143,7 @@ class Pipeline:
                     self.stats.on_drop("capture", dropped)
                 self.stats.on_queue("capture", len(self._q_in))
                 count += 1
-            self.stats.ended_early = getattr(self.source, "ended_early", None)
+            self.stats.ended_early = self.source.ended_early
         except BaseException as exc:
             self._fail(exc)
         finally:
@@ -154,7 +154,7 @@ class Pipeline:
             while (item := self._q_in.get()) is not _END:
                 if self._errors:
                     continue  # drain after a failure elsewhere
-                out = self.chain.run(item.frame.image, getattr(item.frame, "lores", None), self._frame_time(item))
+                out = self.chain.run(item.frame.image, item.frame.lores, self._frame_time(item))
                 h, w = item.frame.image.shape[:2]
                 primary = self.chain.primary
                 first = out.results.get(primary.spec.name)
@@ -174,13 +174,13 @@ class Pipeline:
 
     def _frame_time(self, item: Captured) -> float:
         """Seconds for dwell times: video time (frame / fps) on a file, the capture clock on a live source."""
-        fps = getattr(self.source, "fps", None)
+        fps = self.source.fps
         if not self.live and fps:
             return item.frame.index / fps
         return item.t_capture
 
     def _output(self) -> None:
-        fps = getattr(self.source, "fps", None) or None
+        fps = self.source.fps or None
         while (entry := self._q_out.get()) is not _END:
             if self._errors:
                 continue
@@ -201,7 +201,7 @@ class Pipeline:
         record["latency_ms"] = round((time.monotonic() - item.t_capture) * 1000, 2)
         if item.gap is not None:
             record["gap"] = item.gap
-        if getattr(item.frame, "damaged", None):
+        if item.frame.damaged:
             record["damaged"] = item.frame.damaged
         sink_item = SinkItem(result, record, image, fps)
         for sink in self.sinks:

@@ -21,7 +21,7 @@ from .errors import SinkError
 from .safe_write import LineAppender, make_durable, replace_atomically, run_stamp, unused_path
 from .video_guard import DiskGuard, playable_frames
 from .results import FrameResult
-from .sources import IMAGE_SUFFIXES, split_uri
+from .uri import IMAGE_SUFFIXES, split_uri
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")
 log = logging.getLogger(__name__)

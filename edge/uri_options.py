@@ -3,7 +3,7 @@
 ``edge run`` calls ``check_source_uri`` and ``check_sink_uri`` on every URI right after reading its options,
 before a model, camera, server thread or file is opened, so ``http://127.0.0.1:8080?max_fps=0`` or
 ``v4l2:///dev/video0?width=wide`` is a one-line error at start-up instead of a crash on the first frame.
-The openers (edge.sources, edge.sinks, edge.camera, edge.web, ...) keep their own checks; this module
+The openers (edge.sources, edge.sinks, edge.sources.camera, edge.web, ...) keep their own checks; this module
 holds the declared types and ranges (``edge.schema.Field`` rows per scheme) and the cross-checks between
 URIs (two sinks writing one file, a sink overwriting the source). An option not declared for its scheme
 is an error naming the options it takes, except for the schemes in ``OPEN_SCHEMES`` (whose openers check
@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .errors import SinkError, SourceError
 from .network import is_loopback
 from .schema import Field, check_mapping
+from .uri import IMAGE_SUFFIXES
 
 _SIZE = dict(min=16, max=8192)
 _OPEN_TIMEOUT = Field("open_timeout", float, min=0, max=86400, doc="seconds to wait for a device absent at start")
@@ -116,7 +117,6 @@ def check_sink_uri(uri: str, local: bool = True) -> dict:
     path = sink_file(uri)
     if path is not None and scheme == "file":
         from .sinks import VIDEO_SUFFIXES
-        from .sources import IMAGE_SUFFIXES
 
         if path.suffix.lower() not in (*VIDEO_SUFFIXES, *IMAGE_SUFFIXES, ".jsonl"):
             raise SinkError(f"sink {uri!r}: cannot tell what to write from the extension {path.suffix!r}; expected a "

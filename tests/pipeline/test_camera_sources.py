@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from edge.boxes import iou_matrix
-from edge.camera import lores_to_bgr, picamera2_config
+from edge.sources.camera import lores_to_bgr, picamera2_config
 from edge.errors import ConfigError, SourceError
 from edge.sources import open_source
 from .pipeline_helpers import edge_cmd, edge_env

@@ -13,7 +13,7 @@ from edge.pipeline import DropQueue, Pipeline
 from edge.pipeline_config import models_from_entries
 from edge.sinks import open_sink
 from edge.sources import open_source
-from edge.synthetic import SyntheticOptions, frame_number_mark
+from edge.sources.synthetic import SyntheticOptions, frame_number_mark
 from edge.errors import SourceError
 from .pipeline_helpers import edge_cmd, edge_env
 

@@ -16,12 +16,12 @@ import pytest
 
 from .pipeline_helpers import edge_cmd, edge_env, ensure_tool
 from edge.errors import SinkError
-from edge.reconnect import Reconnecting
-from edge.camera import open_gst
+from edge.sources.camera import open_gst
+from edge.sources.reconnect import Reconnecting
 from edge.segments import SegmentedVideoSink
 from edge.sinks import SinkItem
 from edge.results import FrameResult
-from edge.synthetic import render_pattern
+from edge.sources.synthetic import render_pattern
 
 RTSP_SERVER = r"""
 import sys, gi

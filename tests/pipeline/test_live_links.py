@@ -20,7 +20,7 @@ from .pipeline_helpers import edge_cmd, edge_env, ensure_tool
 from .test_live_failures import RTSP_SERVER, _free_port
 from edge.results import FrameResult
 from edge.sinks import SinkItem
-from edge.synthetic import render_pattern
+from edge.sources.synthetic import render_pattern
 from edge.web import WebSink
 from edge.web_gate import GateLimits
 

@@ -19,7 +19,7 @@ import pytest
 from .pipeline_helpers import edge_cmd, edge_env, ensure_tool
 from edge.errors import SinkError
 from edge.safe_write import LineAppender
-from edge.synthetic import render_pattern
+from edge.sources.synthetic import render_pattern
 
 
 @pytest.fixture

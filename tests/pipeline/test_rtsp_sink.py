@@ -16,7 +16,7 @@ from .test_live_failures import _free_port
 from edge.errors import ConfigError, SinkError
 from edge.results import FrameResult
 from edge.sinks import SinkItem, open_sink
-from edge.synthetic import frame_number_mark, render_pattern
+from edge.sources.synthetic import frame_number_mark, render_pattern
 
 CLASSIFIER = "models/mobilenet_v2_1.0_224_quant.tflite"  # draws its top labels in white at the top left
 W, H = 320, 240

@@ -1,7 +1,7 @@
 """A stand-in for the ``picamera2`` package, for tests on machines without a Raspberry Pi camera.
 
 It is NOT edge code and never ships: tests put its folder first on PYTHONPATH. It offers the part of
-picamera2's API that ``edge.camera.Picamera2Source`` uses, with the data layout picamera2 documents:
+picamera2's API that ``edge.sources.camera.Picamera2Source`` uses, with the data layout picamera2 documents:
 
 * ``create_video_configuration(main=, lores=, controls=, buffer_count=)`` returns the configuration dict;
 * ``configure(config)`` checks it as the Pi ISP would (main in an RGB format, lores only YUV420, lores not

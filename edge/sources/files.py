@@ -1,63 +1,28 @@
-"""Frame sources, chosen by URI scheme: ``file://clip.mp4``, ``file://photo.jpg``, ``file://folder/``,
+"""File sources: ``file://clip.mp4``, ``file://photo.jpg``, ``file://folder/``,
 ``file://shots/*.jpg`` (a glob, sorted; images and videos play one after another), ``file://val.txt`` (a list:
 one image or video path per line, relative to the list's folder; ``#`` comments and blank lines skipped; a
 VOC split file ``ROOT/ImageSets/<kind>/<split>.txt`` of bare ids names ``ROOT/JPEGImages/<id>.jpg``), and
 ``?loop=1`` to start again at the end (frame numbers keep counting). A literal ``?`` in a file name is written
 ``%3F``.
 
-A plain path means ``file://``. Every source has the same small interface: ``read() -> Frame | None``
-(None at the end), ``close()``, context manager and iteration. New schemes (cameras, RTSP, GStreamer)
-register a factory with ``register_source("scheme", factory)``.
+A plain path means ``file://``. File sources are not live (the pipeline waits for them, nothing is dropped).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterator
 import glob
 import logging
-from urllib.parse import parse_qs, unquote, urlsplit
+from pathlib import Path
+from typing import Callable
+from urllib.parse import parse_qs, unquote
 
 import cv2
-import numpy as np
 
-from .errors import SourceError
+from ..errors import SourceError
+from ..uri import IMAGE_SUFFIXES
+from .base import Frame, Source
 
 log = logging.getLogger(__name__)
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-
-
-@dataclass
-class Frame:
-    image: np.ndarray  # BGR uint8, H x W x 3
-    index: int  # 0-based position in the source
-    source: str  # what the JSON "source" field says: the clip or image file name
-    timestamp_ms: float | None = None  # position in the stream, when known
-    damaged: dict | None = None  # frames skipped just before this one: {"skipped_frames", "from_ms", "to_ms"}
-
-
-class Source:
-    """Base class: subclasses implement ``read`` and, if they hold resources, ``close``."""
-
-    name = ""
-    fps: float | None = None  # nominal frame rate, when the source knows it
-
-    def read(self) -> Frame | None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> "Source":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __iter__(self) -> Iterator[Frame]:
-        while (frame := self.read()) is not None:
-            yield frame
 
 
 class VideoFileSource(Source):
@@ -207,7 +172,7 @@ class SequenceSource(Source):
             if frame is not None:
                 frame.index, self._index = self._index, self._index + 1
                 return frame
-            self.ended_early = getattr(self._current, "ended_early", None) or self.ended_early
+            self.ended_early = self._current.ended_early or self.ended_early
             self._current.close()
             self._current = None
 
@@ -326,32 +291,3 @@ def open_file(path: Path) -> Source:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageFilesSource([path], path.name)
     return VideoFileSource(path)
-
-
-_FACTORIES: dict[str, Callable[[str, str], Source]] = {}
-
-
-def register_source(scheme: str, factory: Callable[[str, str], Source]) -> None:
-    """``factory(uri, rest)`` is called with the whole URI and the part after ``scheme://``."""
-    _FACTORIES[scheme] = factory
-
-
-register_source("file", lambda uri, rest: open_file_uri(rest))
-register_source("synthetic", lambda uri, rest: __import__("edge.synthetic").synthetic.SyntheticSource.open(uri))
-for _scheme in ("picamera2", "v4l2", "csi", "gst", "rtsp"):  # cameras and streams, reopened when they fail
-    register_source(_scheme, lambda uri, rest: __import__("edge.camera").camera.open_live(uri, rest))
-
-
-def split_uri(uri: str) -> tuple[str, str]:
-    """('file', 'path') for 'file://path' or a plain path; ('rtsp', 'host/x') for 'rtsp://host/x'."""
-    if "://" not in uri:
-        return "file", uri
-    scheme = urlsplit(uri).scheme.lower()
-    return scheme, uri.split("://", 1)[1]
-
-
-def open_source(uri: str) -> Source:
-    scheme, rest = split_uri(uri)
-    if scheme not in _FACTORIES:
-        raise SourceError(f"source {uri!r}: unknown scheme {scheme!r}; known: {', '.join(sorted(_FACTORIES))}")
-    return _FACTORIES[scheme](uri, rest)

@@ -1,7 +1,7 @@
 """Live camera sources: ``picamera2://``, ``v4l2://``, ``csi://``, ``gst://`` and ``rtsp://``.
 
-Every source has the same small interface as the file sources: ``read() -> BGR frame | None``, ``close()``,
-plus ``live = True``, ``fps`` (nominal, 0 if unknown) and ``size`` (width, height).
+Every source has the same small interface as the file sources (``edge.sources.base``): ``read() -> Frame | None``,
+``close()``, ``fps`` (nominal, 0 if unknown) and ``size`` (width, height); each declares itself ``live``.
 
 * ``picamera2://0?width=1280&height=720&fps=30`` (Raspberry Pi): a ``main`` stream for display and a ``lores``
   stream at the model's input size, so the ISP does the resize; the lores frame of the last read is in
@@ -31,8 +31,9 @@ from urllib.parse import parse_qsl, urlsplit
 import cv2
 import numpy as np
 
-from .errors import ConfigError, SourceError, SourceUnavailable
-from .sources import Frame, Source
+from ..errors import ConfigError, SourceError, SourceUnavailable
+from .base import Frame, Source, SourceCapabilities
+from .reconnect import Reconnecting
 
 _CAPS_RE = re.compile(r"caps = video/x-raw, format=\(string\)BGR, width=\(int\)(\d+), height=\(int\)(\d+)"
                       r"(?:.*?framerate=\(fraction\)(\d+)/(\d+))?")
@@ -76,7 +77,7 @@ def cv2_has_gstreamer() -> bool:
 class _CaptureSource(Source):
     """An opened ``cv2.VideoCapture`` treated as a live source."""
 
-    live = True
+    capabilities = SourceCapabilities(live=True)
 
     def __init__(self, cap: cv2.VideoCapture, uri: str):
         self._cap, self.uri, self.name, self._index = cap, uri, _display_name(uri), 0
@@ -101,7 +102,7 @@ class GstProcessSource(Source):
     through a separate pipe given to ``fdsink``.
     """
 
-    live = True
+    capabilities = SourceCapabilities(live=True)
 
     def __init__(self, pipeline: str, uri: str, timeout: float = 10.0):
         exe = shutil.which("gst-launch-1.0")
@@ -247,7 +248,7 @@ def open_rtsp(uri: str, timeout_ms: int = 5000):
 class Picamera2Source(Source):
     """Raspberry Pi camera through picamera2: ``main`` for display, ``lores`` at the model's input size."""
 
-    live = True
+    capabilities = SourceCapabilities(live=True, lores=True)
 
     def __init__(self, uri: str, lores_size: tuple[int, int] | None = None):
         query = _options(uri, {"width", "height", "fps"})
@@ -299,9 +300,8 @@ class Picamera2Source(Source):
         finally:
             request.release()
         self._index += 1
-        frame = Frame(main[:, :, :3] if main.shape[2] == 4 else main, self._index - 1, self.name)
-        frame.lores = self.last_lores  # the ISP-resized copy at the model's input size (see ModelChain)
-        return frame
+        # lores: the ISP-resized copy at the model's input size (see ModelChain)
+        return Frame(main[:, :, :3] if main.shape[2] == 4 else main, self._index - 1, self.name, lores=self.last_lores)
 
     def close(self) -> None:
         if self._config is not None:
@@ -337,7 +337,7 @@ def open_picamera2(uri: str, lores_size: tuple[int, int] | None = None):
     return Picamera2Source(uri, lores_size)
 
 
-# scheme -> opener; edge.sources dispatches these through Reconnecting
+# scheme -> opener; open_live wraps these in Reconnecting (all but picamera2)
 OPENERS = {
     "picamera2": open_picamera2,
     "v4l2": open_v4l2,
@@ -348,9 +348,7 @@ OPENERS = {
 
 
 def open_live(uri: str, rest: str = ""):
-    """A camera / stream URI opened with reconnect-on-failure (see edge.reconnect)."""
-    from .reconnect import Reconnecting
-
+    """A camera / stream URI opened with reconnect-on-failure (see edge.sources.reconnect)."""
     scheme = urlsplit(uri).scheme.lower()
     if scheme not in OPENERS:
         raise SourceError(f"{uri!r}: not a camera scheme; known: {', '.join(sorted(OPENERS))}")

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 import cv2
 import numpy as np
 
-from .errors import SourceError
-from .sources import Frame, Source
+from ..errors import SourceError
+from .base import Frame, Source, SourceCapabilities
 
 _ALLOWED = {"width", "height", "fps", "frames"}
 
@@ -82,7 +82,7 @@ def frame_number_mark(frame: np.ndarray) -> int:
 class SyntheticSource(Source):
     """A camera stand-in. ``read()`` returns the next frame (paced at ``fps``) or None after ``frames``."""
 
-    live = True
+    capabilities = SourceCapabilities(live=True)
     name = "synthetic"
 
     def __init__(self, options: SyntheticOptions):
@@ -117,3 +117,8 @@ class SyntheticSource(Source):
 
     def close(self) -> None:
         self._closed = True
+
+
+def open_synthetic(uri: str, rest: str = "") -> SyntheticSource:
+    """The ``synthetic://`` opener of ``edge.sources``."""
+    return SyntheticSource.open(uri)

@@ -24,8 +24,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import SourceError, SourceUnavailable
-from .sources import Source
+from ..errors import SourceError, SourceUnavailable
+from .base import Source, SourceCapabilities
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Gap:
 class Reconnecting(Source):
     """A live source that survives failures. Same interface as any source: ``read()``, ``close()``."""
 
-    live = True
+    capabilities = SourceCapabilities(live=True, reconnects=True)
 
     def __init__(self, open_source: Callable[[], Any], uri: str, *, first_delay: float = 0.25,
                  max_delay: float = 5.0, give_up_after: float | None = None, open_timeout: float = 0.0):
@@ -64,9 +64,9 @@ class Reconnecting(Source):
         self.open_attempts = 1
         self.open_seconds = 0.0
         self._source = self._first_open()
-        self.fps = getattr(self._source, "fps", None)
-        self.name = getattr(self._source, "name", uri)
-        self.size = getattr(self._source, "size", None)
+        self.fps = self._source.fps
+        self.name = self._source.name or uri
+        self.size = self._source.size
 
     def _first_open(self):
         """Open the source; while it is unavailable, retry with back-off for up to ``open_timeout`` seconds."""
