@@ -107,11 +107,11 @@ class Pipeline:
         self._q_in = DropQueue(self.queue_size)
         self._q_out = DropQueue(self.queue_size)
         self._errors: list[BaseException] = []
-        self._need_image = any(getattr(s, "needs_image", True) for s in sinks)
+        self._need_image = any(s.capabilities.needs_image for s in sinks)
         if source.capabilities.lores:
             source.request_model_size(chain.primary.engine.input_size)
         for sink in sinks:
-            if hasattr(sink, "attach_stats"):
+            if sink.capabilities.stats:
                 sink.attach_stats(self.stats)
 
     def stop(self) -> None:
@@ -203,7 +203,7 @@ class Pipeline:
             record["gap"] = item.gap
         if item.frame.damaged:
             record["damaged"] = item.frame.damaged
-        sink_item = SinkItem(result, record, image, fps)
+        sink_item = SinkItem(result, record, image, fps, frame=out.image)
         for sink in self.sinks:
             sink.write(sink_item)
         t2 = time.perf_counter()
@@ -234,7 +234,7 @@ class Pipeline:
         try:
             for t in threads:
                 t.start()
-            pumps = [s for s in self.sinks if hasattr(s, "pump")]  # GUI sinks: driven from this (main) thread
+            pumps = [s for s in self.sinks if s.capabilities.main_thread]  # GUI sinks: driven from this thread
             for t in threads:
                 while t.is_alive():
                     t.join(0.01 if pumps else 0.2)

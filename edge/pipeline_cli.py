@@ -190,8 +190,8 @@ def _main(args: argparse.Namespace) -> int:
     try:
         for uri in config.sinks:
             sinks.append(open_sink(uri))
-            if hasattr(sinks[-1], "port"):
-                print(f"watch at http://{sinks[-1].host}:{sinks[-1].port}/", file=sys.stderr)
+            if sinks[-1].capabilities.serves:
+                print(f"watch at {sinks[-1].name}", file=sys.stderr)
     except BaseException:
         for sink in sinks:
             sink.close()

@@ -3,12 +3,11 @@
 ``edge run`` calls ``check_source_uri`` and ``check_sink_uri`` on every URI right after reading its options,
 before a model, camera, server thread or file is opened, so ``http://127.0.0.1:8080?max_fps=0`` or
 ``v4l2:///dev/video0?width=wide`` is a one-line error at start-up instead of a crash on the first frame.
-The openers (edge.sources, edge.sinks, edge.sources.camera, edge.web, ...) keep their own checks; this module
-holds the declared types and ranges (``edge.schema.Field`` rows per scheme) and the cross-checks between
-URIs (two sinks writing one file, a sink overwriting the source). An option not declared for its scheme
-is an error naming the options it takes, except for the schemes in ``OPEN_SCHEMES`` (whose openers check
-their own); a module that adds an option to a scheme declares it here, next to the others
-(``SINK_OPTIONS["file"]``, ...), or extends the table at import: ``SINK_OPTIONS["rtsp"] = (Field(...),)``.
+The openers (edge.sources, edge.sinks and their modules) keep their own checks. The declared types and
+ranges (``edge.schema.Field`` rows per scheme) are in ``edge.sources.options`` and ``edge.sinks.options``;
+this module checks URIs against them and makes the cross-checks between URIs (two sinks writing one file,
+a sink overwriting the source). An option not declared for its scheme is an error naming the options it
+takes, except for the schemes in ``OPEN_SCHEMES`` (whose openers check their own).
 """
 
 from __future__ import annotations
@@ -19,52 +18,13 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import SinkError, SourceError
 from .network import is_loopback
-from .schema import Field, check_mapping
+from .schema import check_mapping
+from .sinks import _FACTORIES as _SINK_FACTORIES
+from .sinks import VIDEO_SUFFIXES
+from .sinks.options import SINK_OPTIONS
+from .sources import _FACTORIES as _SOURCE_FACTORIES
+from .sources.options import SOURCE_OPTIONS
 from .uri import IMAGE_SUFFIXES
-
-_SIZE = dict(min=16, max=8192)
-_OPEN_TIMEOUT = Field("open_timeout", float, min=0, max=86400, doc="seconds to wait for a device absent at start")
-
-
-def _duration_check(text: str) -> str | None:
-    from .segments import _SEGMENT_RE
-
-    m = _SEGMENT_RE.match(text.strip())
-    return None if m and float(m.group(1)) > 0 else "a duration such as 60s, 5m or 1h"
-
-
-def _fourcc_check(text: str) -> str | None:
-    return None if len(text) == 4 and text.isascii() else "4 characters such as MJPG or YUYV"
-
-
-SOURCE_OPTIONS: dict[str, tuple[Field, ...]] = {
-    "file": (Field("loop", str, choices=("0", "1")),),
-    "synthetic": (Field("width", int, **_SIZE), Field("height", int, **_SIZE), Field("fps", float, min=0, max=1000),
-                  Field("frames", int, min=1)),
-    "v4l2": (Field("width", int, **_SIZE), Field("height", int, **_SIZE), Field("fps", int, min=1, max=1000),
-             Field("fourcc", str, check=_fourcc_check, expect="4 characters such as MJPG or YUYV"), _OPEN_TIMEOUT),
-    "csi": (Field("width", int, **_SIZE), Field("height", int, **_SIZE), Field("fps", int, min=1, max=1000),
-            Field("flip", int, min=0, max=7, doc="nvvidconv flip-method"), _OPEN_TIMEOUT),
-    "picamera2": (Field("width", int, **_SIZE), Field("height", int, **_SIZE), Field("fps", int, min=1, max=1000)),
-    "rtsp": (_OPEN_TIMEOUT,),
-    "gst": (),
-}
-
-SINK_OPTIONS: dict[str, tuple[Field, ...]] = {
-    "file": (Field("segment", str, check=_duration_check, expect="a duration such as 60s, 5m or 1h"),),
-    "jsonl": (),
-    "masks": (),
-    "null": (),
-    "display": (),
-    "http": (Field("token", str, min=1), Field("max_fps", float, above=0, max=1000,
-                                                 expect="a number of frames per second in (0, 1000]")),
-    "events": (Field("pre", str, check=lambda t: None if t.strip() in ("0", "0s") else _duration_check(t),
-                     expect="a duration such as 5s (seconds of video kept before an event)"),
-               Field("post", str, check=lambda t: None if t.strip() in ("0", "0s") else _duration_check(t),
-                     expect="a duration such as 5s (seconds of video kept after an event)"),
-               Field("max_mb", float, above=0, expect="a positive number of megabytes (clips + snapshots)")),
-}
-
 
 # Schemes whose options are checked by their openers only (a GStreamer pipeline, an RTSP server's own query).
 OPEN_SCHEMES = {"rtsp", "gst"}
@@ -80,13 +40,11 @@ def _scheme(uri: str) -> str:
 
 def check_source_uri(uri: str) -> dict:
     """The source URI's known options, converted; SourceError naming the URI, option and what was expected."""
-    from .sources import _FACTORIES
-
     if not isinstance(uri, str) or not uri:
         raise SourceError(f"source {uri!r}: expected a URI such as file://clip.mp4 or v4l2:///dev/video0")
     scheme = _scheme(uri)
-    if scheme not in _FACTORIES:
-        raise SourceError(f"source {uri!r}: unknown scheme {scheme!r}; known: {', '.join(sorted(_FACTORIES))}")
+    if scheme not in _SOURCE_FACTORIES:
+        raise SourceError(f"source {uri!r}: unknown scheme {scheme!r}; known: {', '.join(sorted(_SOURCE_FACTORIES))}")
     if scheme == "file" and "://" not in uri:
         return {}  # a plain path: a literal '?' may be part of a file name
     return check_mapping(_query(uri), SOURCE_OPTIONS.get(scheme, ()), f"source {uri!r}", error=SourceError,
@@ -97,13 +55,11 @@ def check_source_uri(uri: str) -> dict:
 def check_sink_uri(uri: str, local: bool = True) -> dict:
     """The sink URI's known options, converted; for file sinks on this machine (``local``), that the folder
     to write into exists."""
-    from .sinks import _FACTORIES
-
     if not isinstance(uri, str) or not uri:
         raise SinkError(f"sink {uri!r}: expected a URI such as file://out.mp4 or jsonl://out.jsonl")
     scheme = _scheme(uri)
-    if scheme not in _FACTORIES:
-        raise SinkError(f"sink {uri!r}: unknown scheme {scheme!r}; known: {', '.join(sorted(_FACTORIES))}")
+    if scheme not in _SINK_FACTORIES:
+        raise SinkError(f"sink {uri!r}: unknown scheme {scheme!r}; known: {', '.join(sorted(_SINK_FACTORIES))}")
     options = check_mapping(_query(uri), SINK_OPTIONS.get(scheme, ()), f"sink {uri!r}", error=SinkError,
                             from_text=True, allow_unknown=scheme in OPEN_SCHEMES or scheme not in SINK_OPTIONS,
                             word="option")
@@ -116,8 +72,6 @@ def check_sink_uri(uri: str, local: bool = True) -> dict:
         _check_web_exposure(uri, options)
     path = sink_file(uri)
     if path is not None and scheme == "file":
-        from .sinks import VIDEO_SUFFIXES
-
         if path.suffix.lower() not in (*VIDEO_SUFFIXES, *IMAGE_SUFFIXES, ".jsonl"):
             raise SinkError(f"sink {uri!r}: cannot tell what to write from the extension {path.suffix!r}; expected a "
                             f"video ({', '.join(VIDEO_SUFFIXES)}), an image ({', '.join(IMAGE_SUFFIXES)}), a "

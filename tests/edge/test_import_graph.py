@@ -119,9 +119,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_edge_has_no_import_cycle():
-    # lazy=False until the source and sink registries stop opening their own users by name
-    # (edge.sources <-> edge.camera, edge.sinks <-> edge.web, ...; issue 11 step 4)
-    graph, _ = _graph(lazy=False)
+    graph, _ = _graph()
     cycles = _cycles(graph)
     described = ["; ".join(f"{m} -> {', '.join(sorted(graph[m] & set(c)))}" for m in c) for c in cycles]
     assert not cycles, "import cycles in edge/:\n" + "\n".join(described)

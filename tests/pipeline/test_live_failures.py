@@ -18,7 +18,7 @@ from .pipeline_helpers import edge_cmd, edge_env, ensure_tool
 from edge.errors import SinkError
 from edge.sources.camera import open_gst
 from edge.sources.reconnect import Reconnecting
-from edge.segments import SegmentedVideoSink
+from edge.sinks.segments import SegmentedVideoSink
 from edge.sinks import SinkItem
 from edge.results import FrameResult
 from edge.sources.synthetic import render_pattern

@@ -21,8 +21,8 @@ from .test_live_failures import RTSP_SERVER, _free_port
 from edge.results import FrameResult
 from edge.sinks import SinkItem
 from edge.sources.synthetic import render_pattern
-from edge.web import WebSink
-from edge.web_gate import GateLimits
+from edge.sinks.web import WebSink
+from edge.sinks.web_gate import GateLimits
 
 TOKEN = "s3cret"
 

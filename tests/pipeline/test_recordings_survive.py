@@ -168,7 +168,7 @@ def test_a_restart_over_the_same_paths_keeps_every_earlier_file(ssd, tmp_path):
 
 
 def test_masks_of_an_earlier_run_are_kept(tmp_path):
-    from edge.mask_sink import MaskSink
+    from edge.sinks.masks import MaskSink
     from edge.results import FrameResult
     from edge.sinks import SinkItem
     from edge.tasks.segment import Segmentation

@@ -145,7 +145,7 @@ def test_live_page_in_headless_chromium(ssd, tmp_path):
 
 @pytest.mark.parametrize("host, token, code", [("127.0.0.1", None, 200), ("127.0.0.1", "s3cret", 401)])
 def test_token_is_checked(host, token, code):
-    from edge.web import WebSink
+    from edge.sinks.web import WebSink
 
     sink = WebSink(host, 0, token)
     try:
@@ -163,7 +163,7 @@ def test_token_is_checked(host, token, code):
 
 def test_exposed_without_token_is_refused():
     from edge.errors import ConfigError
-    from edge.web import WebSink
+    from edge.sinks.web import WebSink
 
     with pytest.raises(ConfigError, match="give a token"):
         WebSink("0.0.0.0", 0, None)

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from edge.errors import SinkError
-from edge.events import EventSink, open_event_sink
+from edge.sinks.events import EventSink, open_event_sink
 from edge.results import FrameResult
 from edge.sinks import SinkItem
-from edge.video_guard import playable_frames
+from edge.sinks.video_guard import playable_frames
 
 W, H, FPS = 160, 120, 10.0
 
@@ -87,7 +87,7 @@ def tiny_disk(tmp_path):
 def test_disk_full_ends_the_clip_playable_with_a_counted_warning(tiny_disk, caplog):
     folder = tiny_disk / "ev"
     sink = EventSink(folder, pre=0.5, post=0.5, max_clip=600.0)
-    caplog.set_level(logging.WARNING, logger="edge.events")
+    caplog.set_level(logging.WARNING, logger="edge.sinks.events")
     for i in range(1, 401):  # noise frames: ~1 MB of mp4v long before 400 frames
         sink.write(_item(i, _event(i) if i % 3 == 0 else []))
     sink.close()

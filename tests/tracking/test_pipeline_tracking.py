@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edge.errors import SinkError
-from edge.events import open_event_sink
+from edge.sinks.events import open_event_sink
 from edge.results import FrameResult
 from edge.sinks import SinkItem, open_sink
 
@@ -78,7 +78,7 @@ def test_clip_holds_pre_roll_and_post_roll_and_events_close_together_share_it(tm
     for f in range(60):
         sink.write(_item(f, [_ev()] if f in (20, 25, 50) else []))
         if f == 23:
-            # beside it, the disk guard's reserve for the clip's index (edge.video_guard)
+            # beside it, the disk guard's reserve for the clip's index (edge.sinks.video_guard)
             names = [p.name for p in (tmp_path / "clips").iterdir() if not p.name.endswith(".reserve")]
             assert len(names) == 1 and names[0].startswith(".") and names[0].endswith(".partial.mp4"), names
     sink.close()

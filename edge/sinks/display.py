@@ -7,14 +7,14 @@ import threading
 
 import cv2
 
-from .errors import SinkError
-from .sinks import Sink, SinkItem
+from ..errors import SinkError
+from .base import Sink, SinkCapabilities, SinkItem
 
 
 class NullSink(Sink):
     """Takes results and throws them away; nothing is rendered for it."""
 
-    needs_image = False
+    capabilities = SinkCapabilities(needs_image=False)
     name = "null"
 
     def __init__(self):
@@ -32,6 +32,8 @@ class DisplaySink(Sink):
     which a pipeline waiting on its threads never does (a deadlock). So ``write`` (the output thread) only keeps
     the newest image, and ``pump`` (called by the pipeline's main thread while it waits) shows it and reads keys.
     """
+
+    capabilities = SinkCapabilities(main_thread=True)
 
     def __init__(self, title: str = "edge"):
         self.name = f"display://{title}"

@@ -1,7 +1,6 @@
-"""Result sinks, chosen by URI: ``file://out.mp4`` (annotated video), ``file://out.jpg`` (annotated image,
-the latest frame), ``file://folder/`` (one annotated image per frame), ``jsonl://out.jsonl`` (one JSON
-object per frame). Same small interface as sources: ``write(item)``, ``close()``, context manager;
-``needs_image`` tells the pipeline whether to render. New schemes use ``register_sink``.
+"""File sinks: ``file://out.mp4`` (annotated video), ``file://out.mp4?segment=60s`` (video in segments,
+``edge.sinks.segments``), ``file://out.jpg`` (annotated image, the latest frame), ``file://folder/`` (one
+annotated image per frame), ``jsonl://out.jsonl`` (one JSON object per frame).
 """
 
 from __future__ import annotations
@@ -9,47 +8,21 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import cv2
 import numpy as np
 
-from .errors import SinkError
-from .safe_write import LineAppender, make_durable, replace_atomically, run_stamp, unused_path
+from ..errors import SinkError
+from ..safe_write import LineAppender, make_durable, replace_atomically, run_stamp, unused_path
+from ..uri import IMAGE_SUFFIXES
+from .base import Sink, SinkCapabilities, SinkItem
+from .segments import SegmentedVideoSink, parse_duration
 from .video_guard import DiskGuard, playable_frames
-from .results import FrameResult
-from .uri import IMAGE_SUFFIXES, split_uri
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SinkItem:
-    result: FrameResult
-    record: dict  # the JSON line for this frame
-    image: np.ndarray | None = None  # the annotated frame (BGR), when some sink needs it
-    fps: float | None = None  # the source's nominal frame rate
-
-
-class Sink:
-    needs_image = True
-    name = ""
-
-    def write(self, item: SinkItem) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> "Sink":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class VideoFileSink(Sink):
@@ -58,7 +31,7 @@ class VideoFileSink(Sink):
     A restart never overwrites an earlier recording: when ``path`` exists the video goes to
     ``STEM-YYYYmmdd-HHMMSS.mp4`` beside it, and a warning names it. A full disk never costs the recording:
     OpenCV's writer reports no error, and once one write of its muxer fails the index written at close is lost
-    too, so the sink does not let the disk fill under it (edge.video_guard.DiskGuard). When the room is gone it
+    too, so the sink does not let the disk fill under it (edge.sinks.video_guard.DiskGuard). When the room is gone it
     closes the file (playable, every frame written so far) and raises a ``SinkError`` saying so.
     """
 
@@ -154,7 +127,7 @@ class JsonlSink(Sink):
     """One JSON object per line, appended: a restart over the same path keeps every earlier line, a full disk
     never leaves a partial line (see edge.safe_write.LineAppender)."""
 
-    needs_image = False
+    capabilities = SinkCapabilities(needs_image=False)
 
     def __init__(self, path: Path):
         self.path, self.name = path, str(path)
@@ -204,26 +177,18 @@ def open_file_sink(path: Path, folder: bool = False) -> Sink:
     )
 
 
-_FACTORIES: dict[str, Callable[[str, str], Sink]] = {}
+def open_file_uri(uri: str, rest: str) -> Sink:
+    """``file://`` sinks: with ``?segment=`` a SegmentedVideoSink, otherwise one of the sinks above."""
+    parts = urlsplit(uri) if "://" in uri else urlsplit("file://" + uri)
+    query = dict(parse_qsl(parts.query))
+    path_text = unquote(rest.split("?", 1)[0])
+    if not query:
+        return open_file_sink(Path(path_text).expanduser(), path_text.endswith("/"))
+    unknown = set(query) - {"segment"}
+    if unknown:
+        raise SinkError(f"{uri!r}: unknown option(s) {', '.join(sorted(unknown))}; file:// takes segment=")
+    return SegmentedVideoSink(Path(path_text).expanduser(), parse_duration(query["segment"], uri))
 
 
-def register_sink(scheme: str, factory: Callable[[str, str], Sink]) -> None:
-    _FACTORIES[scheme] = factory
-
-
-register_sink("file", lambda uri, rest: open_file_sink(Path(unquote(rest)).expanduser(), rest.endswith("/")))
-register_sink("jsonl", lambda uri, rest: JsonlSink(Path(unquote(rest)).expanduser()))
-register_sink("masks", lambda uri, rest: __import__("edge.mask_sink").mask_sink.open_mask_sink(uri, rest))
-register_sink("null", lambda uri, rest: __import__("edge.display").display.NullSink())
-register_sink("display", lambda uri, rest: __import__("edge.display").display.open_display(uri, rest))
-register_sink("http", lambda uri, rest: __import__("edge.web").web.open_web(uri, rest))
-register_sink("rtsp", lambda uri, rest: __import__("edge.rtsp_sink").rtsp_sink.open_rtsp_sink(uri, rest))
-register_sink("file", lambda uri, rest: __import__("edge.segments").segments.open_video_sink(uri, rest))  # + ?segment=
-register_sink("events", lambda uri, rest: __import__("edge.events").events.open_event_sink(uri, rest))  # zones/lines
-
-
-def open_sink(uri: str) -> Sink:
-    scheme, rest = split_uri(uri)
-    if scheme not in _FACTORIES:
-        raise SinkError(f"sink {uri!r}: unknown scheme {scheme!r}; known: {', '.join(sorted(_FACTORIES))}")
-    return _FACTORIES[scheme](uri, rest)
+def open_jsonl(uri: str, rest: str) -> JsonlSink:
+    return JsonlSink(Path(unquote(rest)).expanduser())

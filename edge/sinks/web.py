@@ -11,7 +11,7 @@ It binds to loopback unless the URI names another host; then a token is required
 watches, so an idle page costs the pipeline nothing.
 
 Slow, silent or hostile clients cannot hold the sink (see docs/reliability.md, "Live links"): one thread (the
-gate, ``edge.web_gate``) reads every request's headers without blocking, with a deadline (``header_timeout``)
+gate, ``edge.sinks.web_gate``) reads every request's headers without blocking, with a deadline (``header_timeout``)
 and a cap on connections still sending them (``max_pending``, the oldest dropped first); the token is checked
 there, and only a complete, authorised request gets a handler thread, of which at most ``max_clients`` run
 (else 503). A client that goes away mid-response is counted (``web`` in /stats.json), never a traceback.
@@ -31,10 +31,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import cv2
 
-from .errors import ConfigError, SinkError
-from .network import is_loopback
-from .sinks import Sink, SinkItem
-from .uri_options import check_sink_uri
+from ..errors import ConfigError, SinkError
+from ..network import is_loopback
+from ..schema import check_mapping
+from .base import Sink, SinkCapabilities, SinkItem
+from .options import SINK_OPTIONS
 from .web_gate import Gate, GateLimits, SocketWriter
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ refresh(); setInterval(refresh, 500);
 
 
 class WebSink(Sink):
+    capabilities = SinkCapabilities(stats=True, serves=True)
+
     def __init__(self, host: str = "127.0.0.1", port: int = 8080, token: str | None = None, max_fps: float = 15.0,
                  quality: int = 80, limits: GateLimits | None = None):
         if not is_loopback(host) and not token:
@@ -94,10 +97,6 @@ class WebSink(Sink):
 
     def attach_stats(self, stats) -> None:
         self.stats = stats
-
-    @property
-    def needs_image(self) -> bool:
-        return True
 
     def write(self, item: SinkItem) -> None:
         now = time.monotonic()
@@ -225,5 +224,6 @@ def open_web(uri: str, rest: str) -> WebSink:
     except ValueError:
         raise SinkError(f"{uri!r}: the port must be a number 0..65535") from None
     token = query.get("token") or os.environ.get("EDGE_WEB_TOKEN") or None
-    max_fps = check_sink_uri(uri).get("max_fps", 15.0)  # a number > 0: it divides the frame interval
+    options = check_mapping(query, SINK_OPTIONS["http"], f"sink {uri!r}", error=SinkError, from_text=True, word="option")
+    max_fps = options.get("max_fps", 15.0)  # a number > 0: it divides the frame interval
     return WebSink(parts.hostname or "127.0.0.1", port, token, max_fps)

@@ -8,7 +8,7 @@ playable video: if the process dies, every earlier segment is intact and only th
 A segment's length is video time (frames / fps), so 60 s of a 30 FPS stream is 1800 frames.
 
 A full disk is a ``SinkError`` naming the segment. OpenCV's writer does not report write errors (and one failed
-write loses the segment's index), so each segment is written under an ``edge.video_guard.DiskGuard``: the free
+write loses the segment's index), so each segment is written under an ``edge.sinks.video_guard.DiskGuard``: the free
 space is checked before every frame and room for the index is reserved; when it runs out, the current segment
 is closed with the frames it has, renamed like the others, and the sink stops. Every closed segment is also
 opened again before it gets its final name; one that cannot be read back (a file-size limit) is removed.
@@ -21,14 +21,13 @@ import os
 import re
 import shutil
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import cv2
 
-from .errors import SinkError
-from .safe_write import make_durable
+from ..errors import SinkError
+from ..safe_write import make_durable
+from .base import Sink, SinkItem
 from .video_guard import DiskGuard
-from .sinks import Sink, SinkItem
 
 log = logging.getLogger(__name__)
 _SEGMENT_RE = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
@@ -156,18 +155,3 @@ class SegmentedVideoSink(Sink):
         if self._writer is not None and self._frames:
             self._finish()
         self._abandon()
-
-
-def open_video_sink(uri: str, rest: str) -> Sink:
-    """``file://`` sinks: with ``?segment=`` a SegmentedVideoSink, otherwise edge.sinks' file sinks."""
-    from .sinks import open_file_sink
-
-    parts = urlsplit(uri) if "://" in uri else urlsplit("file://" + uri)
-    query = dict(parse_qsl(parts.query))
-    path_text = unquote(rest.split("?", 1)[0])
-    if not query:
-        return open_file_sink(Path(path_text).expanduser(), path_text.endswith("/"))
-    unknown = set(query) - {"segment"}
-    if unknown:
-        raise SinkError(f"{uri!r}: unknown option(s) {', '.join(sorted(unknown))}; file:// takes segment=")
-    return SegmentedVideoSink(Path(path_text).expanduser(), parse_duration(query["segment"], uri))

@@ -18,12 +18,12 @@ from urllib.parse import unquote
 import cv2
 import numpy as np
 
-from .errors import SinkError
-from .results import Detections
-from .safe_write import run_stamp
-from .sinks import Sink, SinkItem
-from .uri import IMAGE_SUFFIXES
-from .tasks.segment import Segmentation
+from ..errors import SinkError
+from ..results import Detections
+from ..safe_write import run_stamp
+from ..tasks.segment import Segmentation
+from ..uri import IMAGE_SUFFIXES
+from .base import Sink, SinkCapabilities, SinkItem
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def instance_map(dets: Detections, frame_size: tuple[int, int]) -> np.ndarray:
 
 
 class MaskSink(Sink):
-    needs_image = False
+    capabilities = SinkCapabilities(needs_image=False)
 
     def __init__(self, folder: Path):
         self.folder, self.name = folder, f"masks://{folder}"

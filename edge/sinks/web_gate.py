@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import SinkError
+from ..errors import SinkError
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ them out of the process list.
 
 GStreamer's RTSP server (gst-rtsp-server) is reached through its Python bindings, which Debian ships for the
 system Python only (python3-gi, gir1.2-gst-rtsp-server-1.0), not for a venv. So the server runs as a child
-process (``edge/rtsp_server.py``, stdlib + gi) under the first Python that has them: EDGE_GI_PYTHON, this
+process (``edge/sinks/rtsp_server.py``, stdlib + gi) under the first Python that has them: EDGE_GI_PYTHON, this
 interpreter, or /usr/bin/python3. The pipeline never waits for it: ``write`` puts the frame in a one-frame
 slot (a newer frame replaces an unsent one, counted in ``dropped``) and a writer thread ships the slot to the
 child; the child's appsrc drops rather than blocks too. All clients share one encoder; a client that
@@ -36,9 +36,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import cv2
 import numpy as np
 
-from .errors import ConfigError, SinkError
-from .network import is_loopback
-from .sinks import Sink, SinkItem
+from ..errors import ConfigError, SinkError
+from ..network import is_loopback
+from .base import Sink, SinkCapabilities, SinkItem
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,12 @@ def gi_python() -> str:
 
 
 class RtspSink(Sink):
-    needs_image = True
+    capabilities = SinkCapabilities(serves=True)
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8554, path: str = "/cam", *, user: str | None = None,
                  password: str | None = None, fps: int = 15, kbps: int = 2000, encoder: str = "auto",
                  start_timeout: float = 20.0):
+        self._writer: threading.Thread | None = None  # ships frames to the server child, once it listens
         if not is_loopback(host) and not (user and password):
             raise ConfigError(f"rtsp://{host}:{port}{path}: the stream would be reachable from the network; give a "
                               "user and password (rtsp://USER:PASSWORD@HOST:PORT/PATH or EDGE_RTSP_USER and "
@@ -167,7 +168,7 @@ class RtspSink(Sink):
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        if hasattr(self, "_writer"):
+        if self._writer is not None:
             self._writer.join(5)
         self._stop_child()
 

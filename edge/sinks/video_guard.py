@@ -21,7 +21,7 @@ from pathlib import Path
 
 import cv2
 
-from .errors import SinkError
+from ..errors import SinkError
 
 FLUSH_BYTES = 256 * 1024  # what the muxer writes at once until a larger write is seen
 MARGIN_BYTES = 64 * 1024

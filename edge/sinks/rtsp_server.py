@@ -1,5 +1,5 @@
 """The RTSP server behind the ``rtsp://`` sink, run as its own process by a Python that has GStreamer's
-introspection bindings (Debian: python3-gi, gir1.2-gst-rtsp-server-1.0; see edge.rtsp_sink).
+introspection bindings (Debian: python3-gi, gir1.2-gst-rtsp-server-1.0; see edge.sinks.rtsp).
 
 It imports nothing of edge and nothing outside the standard library and ``gi``, so any system Python runs it
 as a plain file. Frames come on stdin, each an 8-byte header (width, height: little-endian uint32) and

@@ -22,7 +22,7 @@ after each finished clip or snapshot the oldest clips are deleted first (then th
 the total fits; a clip being written is never touched. The event lines stay (they are small); a line may name
 a clip that the quota has since deleted.
 
-A full disk never leaves a half-written clip: each clip is written under an ``edge.video_guard.DiskGuard``
+A full disk never leaves a half-written clip: each clip is written under an ``edge.sinks.video_guard.DiskGuard``
 (free space checked before every frame, room for the index kept aside). When the room runs out the clip is
 closed there, read back and given its final name (playable, the frames so far), a warning names it, and
 ``clips_cut_short`` counts it; while the disk stays full no new clip is opened (``clips_skipped``) and a
@@ -43,10 +43,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import cv2
 import numpy as np
 
-from .errors import SinkError
-from .safe_write import make_durable
+from ..errors import SinkError
+from ..safe_write import make_durable
+from .base import Sink, SinkItem
 from .segments import parse_duration
-from .sinks import Sink, SinkItem
 from .video_guard import DiskGuard, playable_frames
 
 _KEYS = {"pre", "post", "max_mb", "max_clip"}
@@ -55,8 +55,6 @@ log = logging.getLogger(__name__)
 
 
 class EventSink(Sink):
-    needs_image = True
-
     def __init__(self, folder: Path, pre: float = 0.0, post: float = 0.0, max_mb: float | None = None,
                  default_fps: float = 25.0, max_clip: float = DEFAULT_MAX_CLIP_S):
         if not max_clip > 0:
@@ -131,8 +129,8 @@ class EventSink(Sink):
         full = Path("snapshots") / f"{base}-full.jpg"
         if self._snapshot(self.folder / full, item.image):
             line["snapshot"] = str(full)
-        raw = getattr(item.result.extras.get("chain"), "image", None)
-        if "box" in ev and isinstance(raw, np.ndarray):
+        raw = item.frame
+        if "box" in ev and raw is not None:
             crop = Path("snapshots") / f"{base}-crop.jpg"
             if self._snapshot(self.folder / crop, _crop(raw, ev["box"])):
                 line["crop"] = str(crop)
