@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         from .run_folder import load_run
 
         load_run(args.run)  # the run folder and its run.json, named before TensorFlow is imported
+        from train.device import start_tensorflow
+
+        start_tensorflow(what="export")  # no CUDA probe noise on a CPU-only host; one line says why
         from .optimize import OptimizeOptions, parse_modes
         from .targets import formats_for, parse_targets
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import calibration, convert, metadata, parity
+from . import calibration, convert, metadata, parity, validation
 from .formats import ExportFormat
 from .run_folder import Run, load_run
 from .task_data import TaskData, task_data
@@ -209,7 +209,44 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
             log(format_line(result, report.num_labels))
 
     (out_dir / "export.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    if options.evaluate and not options.eval_images:
+        _record_validation(run, report, out_dir, log)
     return report
+
+
+def _record_validation(run: Run, report: ExportReport, out_dir: Path, log) -> None:
+    """The float32 file scored on the whole split is the run's validation figure (export/validation.py):
+    say whether it is the one run.json holds for this model.keras, and write it there."""
+    f32 = next((r for r in report.formats if r.format == "float32" and not r.variant and r.metrics), None)
+    if f32 is None:
+        return
+    record = validation.validation_record(run.path, report.task, f32, out_dir)
+    before = validation.recorded_validation(run.path)
+    if before is not None and before.get("metrics") != record["metrics"]:
+        log(f"warning: float32 scores {validation.describe(record, report.num_labels)}; run.json said "
+            f"{validation.describe(before, report.num_labels)} for the same model.keras; run.json now holds "
+            f"this figure")
+    elif before is not None:
+        log(f"float32 = the run's validation figure in run.json ({before['metric']} {before['value']:.4f})")
+    try:
+        validation.write_validation(run.path, record)
+    except OSError as exc:  # e.g. a run folder the user may read but not write: the export itself stands
+        log(f"warning: cannot record the validation figure in {run.path / 'run.json'} ({exc.strerror or exc})")
+
+
+def validate_run(run_dir: str | Path, threads: int = 1, log=print) -> dict:
+    """The end of ``python -m train``: convert model.keras to float32 TFLite (RUN/export/, as export does),
+    score the whole validation split through edge, write run.json's ``validation`` and return it."""
+    from .formats import parse_formats
+
+    options = ExportOptions(formats=parse_formats("float32"), threads=threads, parity_images=8, latency_runs=5)
+    report = export_run(run_dir, options, log=lambda *_: None)
+    (result,) = report.formats
+    if not result.parity_ok:
+        log(f"warning: the float32 file differs from the Keras model by {result.parity_max_abs_diff:.2e} "
+            f"(tolerance {result.parity_tolerance:g}); the figure is the file's")
+    return validation.recorded_validation(run_dir) or validation.validation_record(
+        run_dir, report.task, result, Path(report.out_dir))
 
 
 _RAW_METRICS = ("psnr",)  # figures of their own (dB), not shares of 1 shown as points

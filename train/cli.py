@@ -112,9 +112,9 @@ def _detect(args) -> int:
 
     if not is_chief_process(args.strategy):
         return 0
-    print(f"run folder {args.out}: mAP@0.5 {run['metrics'].get('map50')}, "
-          f"mAP@0.5:0.95 {run['metrics'].get('map50_95')}, {time.time() - t0:.0f} s")
-    return 0
+    from .device_validation import score_saved_model
+
+    return score_saved_model(args.out, run["metrics"], time.time() - t0, len(run.get("labels", [])))
 
 
 def _weights_check(spec) -> str | None:

@@ -39,18 +39,18 @@ def muted_stderr_fd():
         os.close(devnull)
 
 
-def start_tensorflow(say=print) -> str:
-    """Import TensorFlow (quietly on a CPU-only host) and say where training runs; returns "cpu" or "gpu"."""
+def start_tensorflow(say=print, what: str = "training") -> str:
+    """Import TensorFlow (quietly on a CPU-only host) and say where ``what`` runs; returns "cpu" or "gpu"."""
     reason = gpu_absent_reason()
     if reason is None:
         import tensorflow as tf
 
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
-            say(f"training runs on {len(gpus)} GPU(s)")
+            say(f"{what} runs on {len(gpus)} GPU(s)")
             return "gpu"
         reason = "TensorFlow found no usable GPU"
-        say(f"training runs on the CPU: {reason}")
+        say(f"{what} runs on the CPU: {reason}")
         return "cpu"
     os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
     from . import USER_TF_LOG_LEVEL
@@ -61,5 +61,5 @@ def start_tensorflow(say=print) -> str:
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # the driver probe happens here, muted
-    say(f"training runs on the CPU: {reason}")
+    say(f"{what} runs on the CPU: {reason}")
     return "cpu"

@@ -240,9 +240,6 @@ def run_task(args) -> int:
 
     if not is_chief_process(args.strategy):
         return 0
-    from .epochs import shown_metrics
+    from .device_validation import score_saved_model
 
-    metrics = shown_metrics(result.metrics, len(spec.run_fields()["labels"]) or None)
-    shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
-    print(f"run folder {args.out}: {shown} (best epoch of the run; run.json 'best'), {time.time() - t0:.0f} s")
-    return 0
+    return score_saved_model(args.out, result.metrics, time.time() - t0, len(spec.run_fields()["labels"]))

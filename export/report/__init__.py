@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import dataset
 from ..run_folder import load_run
+from ..validation import recorded_validation
 from .measure import TARGETS, MeasureOptions, Row, compare_to_reference, measure
 from .variants import ReportError, Variant, find_variants
 from .write import FILES, write_csv, write_json, write_markdown, write_plot
@@ -75,7 +76,8 @@ def build_report(run_dir: str | Path, options: ReportOptions = ReportOptions(), 
               "val": run.spec["data"]["val"], "images": len(records), "latency_runs": options.latency_runs,
               "threads": list(options.threads), "targets": list(options.targets),
               "host": f"{platform.machine()} with {os.cpu_count()} CPUs ({platform.processor() or 'unknown cpu'})",
-              "reference": ref.file if ref else None, "metric": "map50"}
+              "reference": ref.file if ref else None, "metric": "map50",
+              "validation": recorded_validation(run.path)}  # the run's one figure, None if model.keras changed
     out = Path(options.out_dir) if options.out_dir else export_dir
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in FILES]

@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from ..validation import describe
 from .measure import Row
 
 FILES = ("report.json", "report.csv", "report.md", "report.png")
@@ -56,6 +57,14 @@ def write_csv(path: Path, rows: list[Row], threads: tuple[int, ...], targets: tu
             writer.writerow(csv_record(row, threads, targets))
 
 
+def _validation_line(record: dict | None) -> str:
+    if not record:
+        return ("The run's validation figure: not in run.json for this model.keras (run `python -m export RUN` "
+                "to measure it).")
+    return (f"The run's validation figure (run.json `validation`, measured when training ended and by every "
+            f"export): {describe(record)}.")
+
+
 def write_markdown(path: Path, header: dict, rows: list[Row], threads: tuple[int, ...],
                    targets: tuple[str, ...]) -> None:
     lat_cols = " | ".join(f"p50 / p90 ms ({t} thr)" for t in threads)
@@ -64,7 +73,7 @@ def write_markdown(path: Path, header: dict, rows: list[Row], threads: tuple[int
              f"validation images of `{header['val']}`. Latency: {header['latency_runs']} invokes after one warm-up "
              f"on {header['host']}. Drop = float32 mAP@0.5 minus the variant's, in points (positive = worse). "
              f"Sparsity = zero weights in the file's conv/depthwise/dense kernels (without depthwise in brackets).",
-             "", f"| variant | quantization | mAP@0.5 | mAP@0.5:0.95 | drop | size KiB | gzip KiB (ratio) | sparsity | "
+             "", _validation_line(header.get("validation")), "", f"| variant | quantization | mAP@0.5 | mAP@0.5:0.95 | drop | size KiB | gzip KiB (ratio) | sparsity | "
              f"{lat_cols} | " + " | ".join(targets) + " |",
              "|" + "---|" * (8 + len(threads) + len(targets))]
     for r in rows:

@@ -11,12 +11,18 @@ from train.cli import main
 from train.model import load_model
 from train.run_folder import RunPaths, read_history, read_run_json
 
+from .one_number import assert_one_number
 
 
-def _run(tmp_path, task, *extra):
+def _run(tmp_path, task, *extra, capsys=None):
+    """Train; with ``capsys``, also check the run's one validation number against export's (one_number.py)."""
     out = tmp_path / "run"
+    if capsys is not None:
+        capsys.readouterr()
     rc = main([task, "--out", str(out), "--epochs", "2", *extra])
     assert rc == 0
+    if capsys is not None:
+        assert_one_number(out, capsys.readouterr().out, capsys)
     return out
 
 
@@ -39,10 +45,10 @@ def _check_folder(out, task, metric_keys):
     return run, model
 
 
-def test_classify(tmp_path, monkeypatch):
+def test_classify(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the synthetic set goes to ./data
     out = _run(tmp_path, "classify", "--input-size", "32", "--batch", "8", "--synth-train", "24",
-               "--synth-val", "10")
+               "--synth-val", "10", capsys=capsys)
     run, model = _check_folder(out, "classify", ["top1", "top5"])
     assert run["labels"] == ["circle", "cross", "square", "star", "triangle"]
     assert 0 <= run["metrics"]["top1"] <= run["metrics"]["top5"] <= 1
@@ -55,10 +61,10 @@ def test_classify(tmp_path, monkeypatch):
     assert main(["classify", "--out", str(out), "--epochs", "3", "--input-size", "32"]) == 2
 
 
-def test_segment_argmax(tmp_path, monkeypatch):
+def test_segment_argmax(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     out = _run(tmp_path, "segment", "--input-size", "64", "--batch", "4", "--synth-train", "12", "--synth-val", "4",
-               "--argmax")
+               "--argmax", capsys=capsys)
     run, model = _check_folder(out, "segment", ["miou", "pixel_accuracy"])
     assert run["decode"] == {"kind": "argmax", "ignore_label": 255}
     assert run["outputs"][0]["role"] == "segmentation_classes"
@@ -66,9 +72,10 @@ def test_segment_argmax(tmp_path, monkeypatch):
     assert classes.shape == (1, 64, 64) and classes.dtype == np.int32 and classes.max() < 6
 
 
-def test_pose(tmp_path, monkeypatch):
+def test_pose(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    out = _run(tmp_path, "pose", "--input-size", "64", "--batch", "4", "--synth-train", "12", "--synth-val", "4")
+    out = _run(tmp_path, "pose", "--input-size", "64", "--batch", "4", "--synth-train", "12", "--synth-val", "4",
+               capsys=capsys)
     run, model = _check_folder(out, "pose", ["pck", "oks_ap", "oks_ap50"])
     assert run["outputs"][0] == {"name": "heatmaps", "role": "heatmaps", "shape": [1, 16, 16, 17]}
     assert run["decode"]["kind"] == "heatmaps_offsets" and len(run["labels"]) == 17
@@ -76,10 +83,10 @@ def test_pose(tmp_path, monkeypatch):
     assert hist[1]["heatmap_loss"] < hist[0]["heatmap_loss"]  # it learns something in two tiny epochs
 
 
-def test_enhance(tmp_path, monkeypatch):
+def test_enhance(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     out = _run(tmp_path, "enhance", "--input-width", "32", "--input-height", "24", "--batch", "4",
-               "--synth-train", "8", "--synth-val", "2")
+               "--synth-train", "8", "--synth-val", "2", capsys=capsys)
     run, model = _check_folder(out, "enhance", ["psnr", "ssim", "mean_in", "mean_out"])
     assert run["outputs"] == [{"name": "curves", "role": "curves", "shape": [1, 24, 32, 3]}]
     curves = model.predict(np.zeros((1, 24, 32, 3), np.float32), verbose=0)
