@@ -70,6 +70,8 @@ RUN_FIELDS = (
     Field("max_frames", int, min=1),
     Field("queue", int, min=1, max=1000),
     Field("keypoint_score", float, min=0.0, max=1.0),
+    Field("pose_score", float, min=0.0, max=1.0),
+    Field("max_poses", int, min=1, max=1000),
     Field("enhance_below", float, min=0.0, max=1.0),
     Field("label_offset", int, min=0, max=100000),
     Field("top_k", int, min=1, max=100000),

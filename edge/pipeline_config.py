@@ -101,6 +101,8 @@ MODEL_FIELDS: tuple[Field, ...] = (
     Field("iou", float, min=0.0, max=1.0),
     Field("max_detections", int, min=1, max=10000),
     Field("keypoint_score", float, min=0.0, max=1.0),
+    Field("pose_score", float, min=0.0, max=1.0),
+    Field("max_poses", int, min=1, max=1000),
     Field("seg_view", str, choices=("overlay", "side-by-side")),
     Field("enhance_below", float, min=0.0, max=1.0),
     Field("label_offset", int, min=0, max=100000),

@@ -11,13 +11,18 @@ import argparse
 from .errors import ConfigError
 
 # The adapter option keys, for config files and ``--model PATH,key=value`` lists that carry them per model.
-TASK_OPTION_KEYS = ("keypoint_score", "seg_view", "enhance_below", "label_offset", "top_k", "anchors")
+TASK_OPTION_KEYS = ("keypoint_score", "pose_score", "max_poses", "seg_view", "enhance_below", "label_offset", "top_k",
+                    "anchors")
 
 
 def add_task_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("task options (pose, segment, enhance, classify)")
     g.add_argument("--keypoint-score", type=float, default=None, metavar="S",
                    help="pose: draw keypoints scoring at least S (default 0.2)")
+    g.add_argument("--pose-score", type=float, default=None, metavar="S",
+                   help="pose, multi-person decoders: keep poses scoring at least S (default 0.15)")
+    g.add_argument("--max-poses", type=int, default=None, metavar="N",
+                   help="pose, multi-person decoders: at most N poses per frame (default 10)")
     g.add_argument("--seg-view", choices=("overlay", "side-by-side"), default=None,
                    help="segment: how annotated frames show the class map (default overlay)")
     g.add_argument("--enhance-below", type=float, default=None, metavar="L",
@@ -36,6 +41,10 @@ def task_options(args: argparse.Namespace) -> dict:
     opts = {key: getattr(args, key, None) for key in TASK_OPTION_KEYS}
     if opts["keypoint_score"] is not None and not 0.0 <= opts["keypoint_score"] <= 1.0:
         raise ConfigError(f"--keypoint-score must lie in 0..1, got {opts['keypoint_score']}")
+    if opts["pose_score"] is not None and not 0.0 <= opts["pose_score"] <= 1.0:
+        raise ConfigError(f"--pose-score must lie in 0..1, got {opts['pose_score']}")
+    if opts["max_poses"] is not None and opts["max_poses"] < 1:
+        raise ConfigError(f"--max-poses must be 1 or more, got {opts['max_poses']}")
     if opts["enhance_below"] is not None and not 0.0 <= opts["enhance_below"] <= 1.0:
         raise ConfigError(f"--enhance-below must be a mean luminance in 0..1, got {opts['enhance_below']}")
     if opts["label_offset"] is not None and opts["label_offset"] < 0:

@@ -101,6 +101,42 @@ def test_cli_recognises_and_decodes_a_posenet_file(posenet_file, tmp_path, cli):
         assert np.abs(kp[:, :2] - np.clip(expected, 0, [2 * SIZE - 1, SIZE - 1])).max() <= 0.1
 
 
+def _poses(cli, tmp_path, path, *options, config=None):
+    image = tmp_path / "frame.png"
+    cv2.imwrite(str(image), np.zeros((SIZE, SIZE, 3), np.uint8))
+    jsonl = tmp_path / f"out{len(list(tmp_path.iterdir()))}.jsonl"
+    if config is not None:
+        toml = tmp_path / "pipeline.toml"
+        toml.write_text(f'source = "{image}"\nsinks = ["jsonl://{jsonl}"]\n\n[[model]]\nname = "pose"\n'
+                        f'path = "{path}"\n{config}\n')
+        proc = cli("run", "--config", str(toml), "--quiet")
+    else:
+        proc = cli("run", "--model", str(path), "--source", str(image), "--sink", f"jsonl://{jsonl}", "--quiet",
+                   *options)
+    return proc, ([json.loads(line) for line in jsonl.read_text().splitlines()] if proc.returncode == 0 else None)
+
+
+def test_max_poses_and_pose_score_are_options_of_the_cli_and_the_toml(posenet_file, tmp_path, cli):
+    path, _ = posenet_file
+    proc, (record,) = _poses(cli, tmp_path, path)
+    scores = [p["score"] for p in record["poses"]]
+    assert len(scores) == 2, proc.stderr
+    proc, (record,) = _poses(cli, tmp_path, path, "--max-poses", "1")
+    assert [p["score"] for p in record["poses"]] == [scores[0]], proc.stderr  # the better one is kept
+    between = (scores[0] + scores[1]) / 2
+    proc, (record,) = _poses(cli, tmp_path, path, "--pose-score", f"{between}")
+    assert [p["score"] for p in record["poses"]] == [scores[0]], proc.stderr
+    proc, records = _poses(cli, tmp_path, path, config="max_poses = 1")
+    assert proc.returncode == 0, proc.stderr
+    models = records[0].get("models", {}).get("pose", records[0])  # one model: its poses at the top level
+    assert len(models["poses"]) == 1, records[0]
+    for bad, words in ((("--max-poses", "0"), "--max-poses"), (("--pose-score", "1.5"), "--pose-score")):
+        proc, _ = _poses(cli, tmp_path, path, *bad)
+        assert proc.returncode == 2 and words in proc.stderr, proc.stderr
+    proc, _ = _poses(cli, tmp_path, path, config="max_poses = 0")
+    assert proc.returncode == 2 and "max_poses" in proc.stderr, proc.stderr
+
+
 def test_coral_decoder_op_is_refused_by_name(tmp_path, cli):
     path = tmp_path / "posenet_with_decoder.tflite"
     path.write_bytes(build_model([1, 33, 33, 3], {"poses": np.zeros((1, 10, 17, 2), np.float32)},
