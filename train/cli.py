@@ -131,8 +131,8 @@ def _weights_check(spec) -> str | None:
 
 
 def _input_size_check(size: int) -> str | None:
-    if size == 0 or (32 <= size <= 2048 and size % 32 == 0):
-        return None  # 0: the enhance task's default, where --input-width/--input-height apply
+    if 32 <= size <= 2048 and size % 32 == 0:
+        return None
     return "a multiple of 32 in 32..2048 (the models' largest stride is 32)"
 
 

@@ -14,12 +14,15 @@ TASKS = ("pose", "segment", "enhance", "classify")
 SYNTH_ROOT = Path("data")
 
 
-def _common(p: argparse.ArgumentParser, epochs: int, batch: int, size: int, lr: float) -> None:
+def _common(p: argparse.ArgumentParser, epochs: int, batch: int, size: int | None, lr: float) -> None:
+    """Options every task command has; ``size`` None: the task has no square input or backbone width (enhance
+    sets its resolution with --input-width/--input-height), so --input-size and --width are not offered."""
     p.add_argument("--out", type=Path, required=True, help="run folder, e.g. runs/NAME")
     p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--batch", type=int, default=batch)
-    p.add_argument("--input-size", type=int, default=size, help="square model input, a multiple of 32")
-    p.add_argument("--width", type=float, default=0.35, help="backbone width multiplier")
+    if size is not None:
+        p.add_argument("--input-size", type=int, default=size, help="square model input, a multiple of 32")
+        p.add_argument("--width", type=float, default=0.35, help="backbone width multiplier")
     p.add_argument("--lr", type=float, default=lr)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -67,7 +70,7 @@ def add_task_parsers(sub) -> None:
     e.add_argument("--input-width", type=int, default=160, help="reduced resolution the curves are estimated at")
     e.add_argument("--input-height", type=int, default=120)
     e.add_argument("--train-scale", type=int, default=2, help="training crops are this many times the input")
-    _common(e, epochs=10, batch=16, size=0, lr=3e-3)
+    _common(e, epochs=10, batch=16, size=None, lr=3e-3)
 
 
 def _fit_config(args):

@@ -81,3 +81,13 @@ def test_bad_data_leaves_no_run_folder_but_keeps_a_folder_that_existed(tmp_path,
     out.mkdir()  # the user's own empty folder stays, empty
     assert main(["classify", "--data", str(tmp_path / "data"), "--out", str(out), "--epochs", "1"]) == 2
     assert out.is_dir() and not any(out.iterdir())
+
+
+@pytest.mark.parametrize("option", [["--input-size", "64"], ["--width", "0.5"]])
+def test_enhance_refuses_the_square_input_and_width_options_it_would_ignore(tmp_path, capsys, option):
+    """The enhancer's resolution is --input-width/--input-height and it has no backbone width: the options
+    are refused by name instead of being accepted and ignored."""
+    with pytest.raises(SystemExit) as exc:
+        main(["enhance", "--out", str(tmp_path / "run"), *option])
+    assert exc.value.code == 2 and f"unrecognized arguments: {option[0]}" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
