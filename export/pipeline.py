@@ -210,17 +210,17 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
 
     (out_dir / "export.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
     if options.evaluate and not options.eval_images:
-        _record_validation(run, report, out_dir, log)
+        _record_validation(run, report, log)
     return report
 
 
-def _record_validation(run: Run, report: ExportReport, out_dir: Path, log) -> None:
+def _record_validation(run: Run, report: ExportReport, log) -> None:
     """The float32 file scored on the whole split is the run's validation figure (export/validation.py):
     say whether it is the one run.json holds for this model.keras, and write it there."""
     f32 = next((r for r in report.formats if r.format == "float32" and not r.variant and r.metrics), None)
     if f32 is None:
         return
-    record = validation.validation_record(run.path, report.task, f32, out_dir)
+    record = validation.validation_record(run.path, report.task, f32)
     before = validation.recorded_validation(run.path)
     if before is not None and before.get("metrics") != record["metrics"]:
         log(f"warning: float32 scores {validation.describe(record, report.num_labels)}; run.json said "
@@ -245,8 +245,7 @@ def validate_run(run_dir: str | Path, threads: int = 1, log=print) -> dict:
     if not result.parity_ok:
         log(f"warning: the float32 file differs from the Keras model by {result.parity_max_abs_diff:.2e} "
             f"(tolerance {result.parity_tolerance:g}); the figure is the file's")
-    return validation.recorded_validation(run_dir) or validation.validation_record(
-        run_dir, report.task, result, Path(report.out_dir))
+    return validation.recorded_validation(run_dir) or validation.validation_record(run_dir, report.task, result)
 
 
 _RAW_METRICS = ("psnr",)  # figures of their own (dB), not shares of 1 shown as points

@@ -31,7 +31,7 @@ def model_sha256(run_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
-def validation_record(run_dir: str | Path, task: str, result, export_dir: Path) -> dict:
+def validation_record(run_dir: str | Path, task: str, result) -> dict:
     """run.json's ``validation`` entry from the float32 FormatResult of an export of the whole split."""
     from .evaluate import HEADLINE
 
