@@ -95,7 +95,7 @@ def test_qat_keeps_the_output_name_and_int8_stays_close_to_float(model, images):
     assert [o.key for o in signature_outputs(qat_bytes)] == ["detections"]
     reference = model.predict(images[16:24], verbose=0)
     for name, data in (("qat", qat_bytes), ("ptq", ptq_bytes)):
-        diff = np.abs(tflite_outputs(data, images[16:24], "detections") - reference)
+        diff = np.abs(tflite_outputs(data, images[16:24], ["detections"])["detections"] - reference)
         assert diff.mean() < 0.02 and diff.max() < 0.1, (name, diff.mean(), diff.max())
 
 
