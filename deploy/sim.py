@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -29,6 +30,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from deploy.errors import DeployError
 
@@ -136,6 +138,37 @@ def ensure_binfmt() -> None:
         (folder / "register").write_text(line)
     except OSError as exc:
         raise DeployError(f"cannot register qemu-aarch64 with binfmt_misc: {exc}") from None
+
+
+_UPSTREAM = re.compile(r"\d+(\.\d+)*")
+
+
+def deb_upstream_version(name: str) -> str:
+    """The upstream version in a Debian package version or .deb file name, as pip would pin it.
+
+    ``python3-numpy_1%3a1.24.2-1+deb12u1_arm64.deb`` -> ``1.24.2`` (bookworm), ``python3-numpy_1%3a2.2.4+ds-1_arm64.deb``
+    or ``1:2.2.4+ds-1`` -> ``2.2.4`` (trixie): the epoch (``N:``, ``N%3a`` in file names), the Debian revision
+    (after the last ``-``) and repacking suffixes (``+ds``, ``+dfsg``, ``~rc1`` ...) are dropped.
+    """
+    text = str(name).rsplit("/", 1)[-1]
+    version = text
+    if text.endswith(".deb"):
+        parts = text[:-len(".deb")].split("_")
+        if len(parts) != 3 or not parts[1]:
+            raise DeployError(f"{text}: not a Debian package file name (expected NAME_VERSION_ARCH.deb)")
+        version = parts[1]
+    version = unquote(version)  # 1%3a2.2.4 -> 1:2.2.4
+    epoch, colon, rest = version.partition(":")
+    if colon:
+        if not epoch.isdigit():
+            raise DeployError(f"{text}: the version's epoch {epoch!r} is not a number")
+        version = rest
+    if "-" in version:  # native packages have no Debian revision
+        version = version.rsplit("-", 1)[0]
+    match = _UPSTREAM.match(version)
+    if not match or version[match.end():][:1] not in ("", "+", "~"):
+        raise DeployError(f"{text}: no upstream version (digits and dots) in {version!r}")
+    return match.group(0)
 
 
 # ---------------------------------------------------------------- build
@@ -251,8 +284,7 @@ def _wheelhouse(root: Path, suite: str) -> None:
     debs = sorted((root / "var/cache/apt/archives").glob("python3-numpy_*.deb"))
     if not debs:
         raise DeployError(f"no python3-numpy .deb in {root}/var/cache/apt/archives after the download")
-    # python3-numpy_1%3a1.24.2-1+deb12u1_arm64.deb -> 1.24.2: the wheels must work with Debian's numpy.
-    numpy_version = debs[-1].name.split("_")[1].split("%3a")[-1].split("-")[0]
+    numpy_version = deb_upstream_version(debs[-1].name)  # the wheels must work with Debian's numpy
     constraints = cache_dir() / f"{suite}.constraints.txt"
     constraints.write_text(f"numpy=={numpy_version}\n")
     house = root / WHEELHOUSE.lstrip("/")
