@@ -38,7 +38,8 @@ SUITES = {"bookworm": "3.11", "trixie": "3.13"}  # Debian suite -> its Python (=
 GLIBC = {"bookworm": 36, "trixie": 41}  # glibc 2.x of each suite: the newest manylinux wheels it runs
 MIRROR = os.environ.get("EDGEVISION_SIM_MIRROR", "http://deb.debian.org/debian")
 # In the root from the start: what a Raspberry Pi OS Lite image already has and a flash relies on.
-BASE_PACKAGES = ("openssh-server", "python3", "sudo", "procps", "ca-certificates")
+# rsync: a flash copies the release with it before its apt step could install it (trixie's minbase has none).
+BASE_PACKAGES = ("openssh-server", "python3", "sudo", "procps", "ca-certificates", "rsync")
 # Downloaded (not installed) at build time, so that a flash's `apt-get install` of them works offline.
 PREFETCH_PACKAGES = ("python3-venv", "python3-numpy", "python3-opencv", "rsync")
 # aarch64 wheels for the device extra (numpy and OpenCV come from Debian): the root's pip wheelhouse.

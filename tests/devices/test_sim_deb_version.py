@@ -29,3 +29,7 @@ def test_bad_names_are_refused_by_name(name):
         sim.deb_upstream_version(name)
     assert name in str(info.value)
 
+
+def test_rsync_is_in_the_root_from_the_start():
+    # a flash copies the release with rsync before its apt step runs; trixie's minbase has no rsync
+    assert "rsync" in sim.BASE_PACKAGES
