@@ -17,7 +17,7 @@ help:
 	@echo "make demo   - create $(VENV), install, generate data, train, export, run the edge runtime; results in $(OUT)/"
 	@echo "make test   - install what the tests need (system packages too, when root) and run the test suite"
 	@echo "make test-fast - the quick tier for development: every test not marked slow"
-	@echo "make test-board - the emulated arm64 board tests (qemu; 10-25 min): flash, run, bench, roll back"
+	@echo "make test-board [SUITE=bookworm|trixie] - the emulated arm64 board tests (qemu; 10-25 min): flash, run, bench, roll back"
 	@echo "make install-edge - install only the device runtime (what a Raspberry Pi or Jetson needs)"
 	@echo "make bundle DEVICE=rpi5 MODEL=runs/NAME/export   - a versioned bundle for a board (devices/*.toml)"
 	@echo "make flash DEVICE=rpi5 HOST=pi@cam1.local [PORT=22 KEY=~/.ssh/id_ed25519] - install and restart the service"
@@ -59,8 +59,9 @@ test: install system-deps
 	$(PY) -m pytest -q
 
 # The emulated Raspberry Pi (arm64 Debian under qemu-user, docs/devices.md): flash, run, bench, roll back.
+# SUITE=trixie (Python 3.13) tests on that root instead; SUITE defaults to bookworm (devices/flash.mk).
 test-board: install system-deps
-	EDGEVISION_BOARD_SIM=1 $(PY) -m pytest -q -m qemu
+	EDGEVISION_BOARD_SIM=1 EDGEVISION_SIM_SUITE="$(SUITE)" $(PY) -m pytest -q -m qemu
 
 # The development tier: everything not marked slow (training, conversion, sshd, browser, X, GStreamer, qemu).
 test-fast: install

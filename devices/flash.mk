@@ -4,8 +4,8 @@
 #   make rollback HOST=pi@cam1.local
 #   make fleet    INVENTORY=devices/fleet.ini MODEL=...        (see devices/fleet.example.ini)
 #   make bench    DEVICE=rpi5 HOST=pi@cam1.local BENCH_MODEL=models/ssd.tflite [RUNS=50]
-#   make device-sim [SUITE=bookworm]   an emulated arm64 board on 127.0.0.1 (root; cached); prints the flash line
-#   make device-sim-stop [SUITE=bookworm]
+#   make device-sim [SUITE=bookworm|trixie]   an emulated arm64 board on 127.0.0.1 (root; cached); prints the flash line
+#   make device-sim-stop [SUITE=bookworm|trixie]   (make test-board SUITE=... tests on that root)
 # Optional: PREFIX (install folder on the device, default edgevision), KNOWN_HOSTS, SOURCE, VERSION.
 
 PY ?= .venv/bin/python

@@ -5,11 +5,15 @@ minutes, later runs reuse it. The flash goes exactly as to a Raspberry Pi 5: the
 packages (picamera2 is skipped by name: plain Debian has none), the bundle's venv on the distribution's
 numpy and OpenCV, ``edge health``, the supervised service, ``edge bench`` fetched back, rollback. Answers are
 checked against the same runs on this x86 host.
+
+The suite is ``$EDGEVISION_SIM_SUITE`` (``make test-board SUITE=trixie``; default bookworm). What the board
+showed (Python, numpy, OpenCV, timings, install size) is written to ``<sim cache>/<suite>.board-test.json``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -45,18 +49,54 @@ SEGMENT_SHARE_TOL = 0.01
 OWN_SCORE = 0.0  # the service keeps every candidate of our briefly trained detector  # share of the frame per class, DeepLab
 
 
+# What each suite's Debian ships (Raspberry Pi OS of the same name): numpy and OpenCV version prefixes.
+DISTRIBUTION = {"bookworm": ("1.24.", "4.6."), "trixie": ("2.2.", "4.10.")}
+
+
 @pytest.fixture(scope="module")
-def board():
+def suite() -> str:
+    name = os.environ.get("EDGEVISION_SIM_SUITE", "bookworm")
+    if name not in sim.SUITES:
+        pytest.fail(f"EDGEVISION_SIM_SUITE={name!r}: expected one of {', '.join(sim.SUITES)}", pytrace=False)
+    return name
+
+
+@pytest.fixture(scope="module")
+def record(suite):
+    """Figures seen on the board, written to <sim cache>/<suite>.board-test.json when the module ends."""
+    data = {"suite": suite, "tested": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    yield data
+    path = sim.cache_dir() / f"{suite}.board-test.json"
+    if path.parent.is_dir():
+        path.write_text(json.dumps(data, indent=1) + "\n")
+        print(f"board figures: {path}")
+
+
+@pytest.fixture(scope="module")
+def board(suite, record):
     reason = sim.unavailable_reason()
     if reason:
         pytest.skip(reason)
-    was_running = sim.running() is not None
+    was_running = sim.running(suite) is not None
+    was_built = sim.built(suite)
     started = time.monotonic()
-    b = sim.start()
-    print(f"simulated board ready in {time.monotonic() - started:.0f} s (built before: {was_running})")
-    yield b
-    if not was_running:
-        sim.stop()
+    b = sim.start(suite)
+    seconds = time.monotonic() - started
+    print(f"simulated {suite} board ready in {seconds:.0f} s (running before: {was_running}, built before: {was_built})")
+    stamp = json.loads((b.root / sim.MARKER.lstrip("/")).read_text())
+    record.update(start_s=round(seconds, 1), built_before=was_built, build_s=stamp.get("build_seconds"))
+    try:
+        probe = ssh_run(Target(b.host, b.port, b.key, b.known_hosts, "edgevision", "python3"),
+                        ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], 300)
+        python = probe.stdout.strip()
+        record["python"] = python
+        if python != sim.SUITES[suite]:
+            pytest.fail(f"the {suite} root at {b.root} runs Python {python or probe.stderr.strip()!r}, "
+                        f"sim.SUITES says {sim.SUITES[suite]}", pytrace=False)
+        yield b
+    finally:
+        if not was_running:
+            sim.stop(suite)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +132,7 @@ def ssh_run(target: Target, argv: list[str], timeout: float = 600) -> subprocess
 
 
 @pytest.fixture(scope="module")
-def flashed(board, own_int8_detector, module_wheel, zoo, tmp_path_factory):
+def flashed(board, own_int8_detector, module_wheel, zoo, tmp_path_factory, record):
     """Our int8 detector flashed to the board (rpi5 profile), its service reading the zoo clip in a loop."""
     prefix = f"ev-{uuid.uuid4().hex[:8]}"
     target = Target(board.host, board.port, board.key, board.known_hosts, prefix, "python3")
@@ -113,6 +153,7 @@ def flashed(board, own_int8_detector, module_wheel, zoo, tmp_path_factory):
     result = flash(bundle, target, InstallOptions(health_timeout=300, settle=2), echo=sys.stderr, timeout=3600)
     seconds = time.monotonic() - started
     print(f"flash to the simulated board: {seconds:.0f} s")
+    record.setdefault("flash_s", round(seconds))
     assert result.status == "ok", result.reason
     try:
         yield {"target": target, "bundle": bundle, "result": result, "jsonl": jsonl, "prefix": prefix,
@@ -168,7 +209,7 @@ def x86_run(config: Path, source: str, out: Path, frames: int, extra: list[str] 
     return read_jsonl(out.read_text())
 
 
-def test_flash_installs_like_a_pi(flashed):
+def test_flash_installs_like_a_pi(flashed, suite, record):
     result, target = flashed["result"], flashed["target"]
     assert (result.version, result.detail["mode"]) == ("sim-v1", "supervisor")
     assert result.detail["skipped_packages"] == ["python3-picamera2"]  # reported by name, optional when headless
@@ -176,13 +217,19 @@ def test_flash_installs_like_a_pi(flashed):
                               "--prefix", target.prefix])
     assert health.returncode == 0, health.stdout + health.stderr
     assert health.stdout.startswith("healthy: sim-v1") and "service pid" in health.stdout
-    # the venv runs the distribution's numpy and OpenCV (bookworm: 1.24, 4.6), on aarch64
+    # the venv runs the distribution's numpy and OpenCV (bookworm: 1.24, 4.6; trixie: 2.2, 4.10), on aarch64
     probe = ssh_run(target, [f"{target.prefix}/current/venv/bin/python", "-c",
                              "import platform, numpy, cv2, importlib.util as u; print(platform.machine(), "
                              "numpy.__version__, cv2.__version__, numpy.__file__, u.find_spec('pip') is None)"])
     machine, np_version, cv_version, np_file, no_pip = probe.stdout.split()
+    debs = ssh_run(target, ["dpkg-query", "-W", "-f", "${Version} ", "python3-numpy", "python3-opencv"]).stdout.split()
+    record.update(numpy=np_version, opencv=cv_version, python3_numpy_deb=debs[0], python3_opencv_deb=debs[1])
+    print(f"{suite} board: numpy {np_version} (python3-numpy {debs[0]}), OpenCV {cv_version} "
+          f"(python3-opencv {debs[1]})")
     assert machine == "aarch64" and np_file.startswith("/usr/lib/python3/dist-packages/")
-    assert np_version.startswith("1.24.") and cv_version.startswith("4.6.")
+    assert [np_version, cv_version] == [sim.deb_upstream_version(v) for v in debs]
+    numpy_prefix, opencv_prefix = DISTRIBUTION[suite]
+    assert np_version.startswith(numpy_prefix) and cv_version.startswith(opencv_prefix)
     assert no_pip == "True"  # no pip/setuptools left in the service venv
 
 
@@ -305,10 +352,11 @@ def test_zoo_models_answer_the_same_on_arm(flashed, zoo, tmp_path, model, image,
     print(f"{model} on {image}: ARM vs x86 {worst}")
 
 
-def test_install_fits_on_the_board(flashed):
+def test_install_fits_on_the_board(flashed, record):
     release = flashed["home"] / flashed["prefix"] / "releases" / "sim-v1"
     total = sim.size_mb(release)
     venv = sim.size_mb(release / "venv")
+    record.update(install_mb=round(total, 1), venv_mb=round(venv, 1), budget_mb=INSTALL_BUDGET_MB)
     print(f"device install (release incl. venv, measured in the simulated root): {total:.1f} MB, venv {venv:.1f} MB")
     assert total <= INSTALL_BUDGET_MB
     site = list((release / "venv" / "lib").glob("python3*/site-packages"))[0]
