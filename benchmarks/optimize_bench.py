@@ -80,20 +80,20 @@ def main(argv=None) -> int:
           f"{'p50 1t ms':>10} {'p50 ' + str(n) + 't ms':>10}")
     for r in report.rows:
         l1, ln = r.latency_at(1), r.latency_at(n)
-        print(f"{r.variant:<14} {100 * r.map50:8.2f} {r.drop_points:+8.2f} {r.size_bytes / 1024:8.1f} "
+        print(f"{r.variant:<14} {100 * r.metrics['map50']:8.2f} {r.drop:+8.2f} {r.size_bytes / 1024:8.1f} "
               f"{r.gzip_bytes / 1024:9.1f} {r.gzip_ratio:7.3f} {r.sparsity:9.3f} {l1.p50_ms:10.2f} {ln.p50_ms:10.2f}")
     print("\ngoal                                          figure      verdict")
     for t in sorted({1, n}):
         ratio = i8.latency_at(t).p50_ms / f32.latency_at(t).p50_ms
         print(f"int8 / float32 latency, {t} thread(s)           {ratio:6.2f}x     {_verdict(ratio <= 0.5)} (<= 0.5x)")
-    print(f"PTQ int8 mAP@0.5 loss                         {i8.drop_points:+6.2f} pt   "
-          f"{_verdict(i8.drop_points <= 1.0)} (<= 1 point)")
-    print(f"QAT int8 mAP@0.5 loss                         {qat.drop_points:+6.2f} pt   "
-          f"{_verdict(qat.drop_points <= 0.5)} (<= 0.5 point)")
+    print(f"PTQ int8 mAP@0.5 loss                         {i8.drop:+6.2f} pt   "
+          f"{_verdict(i8.drop <= 1.0)} (<= 1 point)")
+    print(f"QAT int8 mAP@0.5 loss                         {qat.drop:+6.2f} pt   "
+          f"{_verdict(qat.drop <= 0.5)} (<= 0.5 point)")
     print(f"50% pruning gzip / float32 gzip               {pf32.gzip_ratio:6.3f}x    "
           f"{_verdict(pf32.gzip_ratio <= 0.65)} (<= 0.65x)")
-    print(f"50% pruning mAP@0.5 loss                      {pf32.drop_points:+6.2f} pt   "
-          f"{_verdict(pf32.drop_points <= 1.0)} (<= 1 point)")
+    print(f"50% pruning mAP@0.5 loss                      {pf32.drop:+6.2f} pt   "
+          f"{_verdict(pf32.drop <= 1.0)} (<= 1 point)")
     print(f"  (pruned sparsity: {pf32.sparsity:.3f} of all kernel weights, {pf32.sparsity_prunable:.3f} without "
           f"depthwise kernels, which tfmot does not prune; the smallest layers holding {dense_share:.0%} of the "
           f"Conv2D/Dense weights stay dense)")

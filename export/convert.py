@@ -15,7 +15,7 @@ Representative = Callable[[], Iterable[list[np.ndarray]]]
 
 def load_keras_model(path: str | Path):
     """Load a run's model.keras with train's loader (it registers the model's custom layers)."""
-    from train.model import load_model
+    from train.saved_model import load_model
 
     try:
         return load_model(str(path))

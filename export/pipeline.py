@@ -15,7 +15,9 @@ import numpy as np
 from . import calibration, convert, metadata, parity, validation
 from .formats import ExportFormat
 from .run_folder import Run, load_run
-from .task_data import TaskData, task_data
+from train.tasks import TaskData
+
+from .task_data import task_data
 
 
 @dataclass
@@ -51,9 +53,7 @@ class FormatResult:
     float_ops: list[str] = field(default_factory=list)  # ops computing in float32 (only reported for int8)
     variant: str = ""  # optimisation mode ("" = the trained model as is)
     coverage: dict = field(default_factory=dict)  # target -> op coverage summary
-    metrics: dict = field(default_factory=dict)  # the task's metrics through edge (export/evaluate.py SCORERS)
-    map50: float | None = None  # detection's metrics, also in ``metrics``
-    map50_95: float | None = None
+    metrics: dict = field(default_factory=dict)  # the task's metrics through edge (its registry entry's scorer)
     latency_p50_ms: float | None = None
     eval_images: int | None = None
     predictions: list = field(default_factory=list)  # per validation item where the task has one (classify)
@@ -188,7 +188,6 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
                 scores = evaluate_task(path, data, val[: options.eval_images] if options.eval_images else val,
                                        threads=options.threads, latency_runs=options.latency_runs)
                 result.metrics = scores.metrics
-                result.map50, result.map50_95 = scores.metrics.get("map50"), scores.metrics.get("map50_95")
                 result.latency_p50_ms, result.eval_images = scores.latency_p50_ms, scores.images
                 result.predictions = list(scores.predictions or [])
             if options.targets:
@@ -206,7 +205,7 @@ def export_run(run_dir: str | Path, options: ExportOptions, log=print) -> Export
                     log(message)
             result.seconds = round(time.perf_counter() - start, 2)
             report.formats.append(result)
-            log(format_line(result, report.num_labels))
+            log(format_line(result, report.num_labels, report.task))
 
     (out_dir / "export.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
     if options.evaluate and not options.eval_images:
@@ -248,53 +247,41 @@ def validate_run(run_dir: str | Path, threads: int = 1, log=print) -> dict:
     return validation.recorded_validation(run_dir) or validation.validation_record(run_dir, report.task, result)
 
 
-_RAW_METRICS = ("psnr",)  # figures of their own (dB), not shares of 1 shown as points
-
-
-def _metric(name: str, value: float | None) -> str:
+def _metric(m, value: float | None) -> str:
     if value is None:
-        return f"{name} n/a"
-    return f"{name} {value:.2f}" if name.startswith(_RAW_METRICS) else f"{name} {100 * value:6.2f}"
+        return f"{m.key} n/a"
+    return f"{m.key} {100 * value:6.2f}" if m.percent else f"{m.key} {value:.2f}"
 
 
-def _headline(r: FormatResult, num_labels: int = 0) -> list[str]:
-    """The metrics a line shows: the task's headline pair, else (an unpaired enhancement run has no
-    reference images, so no PSNR) whatever was measured; top-5 only above 5 classes."""
-    from .evaluate import HEADLINE
+def _brief(task: str, r: FormatResult, num_labels: int = 0) -> list:
+    """The metrics a line shows (the task's registry entry, train/tasks.py): its brief ones, else (an unpaired
+    enhancement run has no reference images, so no PSNR) whatever was measured; top-5 only above 5 classes."""
+    from train import tasks
 
-    names: list[str] = []
-    for group in HEADLINE.values():
-        if r.metrics and all(n in r.metrics for n in group):
-            names = list(group)
-            break
-    else:
-        names = sorted(r.metrics)
-    if 0 < num_labels <= 5:
-        names = [n for n in names if n != "top5"]
-    return names
+    return tasks.get(task).brief(r.metrics, num_labels)
 
 
-def _delta(name: str, d: float) -> str:
-    return f"{name} {d:+.2f} dB" if name.startswith(_RAW_METRICS) else f"{name} {100 * d:+.2f} points"
+def _delta(m, d: float) -> str:
+    return f"{m.key} {m.difference(d):+.2f} {m.difference_unit}"
 
 
-def format_line(r: FormatResult, num_labels: int = 0) -> str:
+def format_line(r: FormatResult, num_labels: int = 0, task: str = "detect") -> str:
     lat = "n/a" if r.latency_p50_ms is None else f"{r.latency_p50_ms:.2f} ms"
     gate = "" if r.parity_tolerance is None else (" ok" if r.parity_ok else f" EXCEEDS {r.parity_tolerance:g}")
     name = f"{r.variant}/{r.format}" if r.variant else r.format
-    shown = "  ".join(_metric(m, r.metrics.get(m)) for m in _headline(r, num_labels)) or "not scored"
+    shown = "  ".join(_metric(m, r.metrics.get(m.key)) for m in _brief(task, r, num_labels)) or "not scored"
     return (f"{name:8s} {r.size_bytes / 1024:9.1f} KiB  {shown}  p50 {lat}  parity max|diff| "
             f"{r.parity_max_abs_diff:.2e}{gate}  in {r.input['dtype']} out {r.output['dtype']}")
 
 
 def summary(report: ExportReport) -> str:
     lines = [f"export of run {report.run} ({report.task}) -> {report.out_dir} (threads {report.threads})"]
-    lines += [format_line(r, report.num_labels) for r in report.formats]
+    lines += [format_line(r, report.num_labels, report.task) for r in report.formats]
     by = {r.format: r for r in report.formats if not r.variant}
     if "float32" in by and "int8" in by and by["float32"].metrics and by["int8"].metrics:
         f32, i8 = by["float32"], by["int8"]
-        diffs = [_delta(m, i8.metrics[m] - f32.metrics[m]) for m in _headline(f32, report.num_labels)
-                 if m in i8.metrics]
+        diffs = [_delta(m, i8.metrics[m.key] - f32.metrics[m.key]) for m in _brief(report.task, f32, report.num_labels)
+                 if m.key in i8.metrics]
         if f32.predictions and len(f32.predictions) == len(i8.predictions):
             changed = sum(a != b for a, b in zip(f32.predictions, i8.predictions))
             diffs.append(f"{changed} of {len(f32.predictions)} predictions changed")

@@ -32,8 +32,6 @@ _INPUT_FIELDS: dict[str, type | tuple[type, ...]] = {
     "std": list,
 }
 _DATA_FIELDS: dict[str, type | tuple[type, ...]] = {"format": str, "train": str, "val": str}
-TASKS = ("detect", "pose", "segment", "enhance", "classify")  # the tasks export converts and scores
-UNLABELLED_TASKS = ("enhance",)  # tasks whose models have no classes
 
 
 @dataclass(frozen=True)
@@ -105,9 +103,12 @@ def load_run(folder: str | Path) -> Run:
             raise RunFolderError(f"{run_json}: field 'input.{key}' is {values!r}; expected {channels} numbers")
     if any(float(s) == 0.0 for s in spec["input"]["std"]):
         raise RunFolderError(f"{run_json}: field 'input.std' is {spec['input']['std']!r}; a std of 0 divides by 0")
-    if spec["task"] not in TASKS:
-        raise RunFolderError(f"{run_json}: field 'task' is {spec['task']!r}; export supports {', '.join(TASKS)}")
-    if not spec["labels"] and spec["task"] not in UNLABELLED_TASKS:
+    from train import tasks
+
+    if spec["task"] not in tasks.names():
+        raise RunFolderError(f"{run_json}: field 'task' is {spec['task']!r}; export supports "
+                             f"{', '.join(tasks.names())}")
+    if not spec["labels"] and tasks.get(spec["task"]).labelled:
         raise RunFolderError(f"{run_json}: field 'labels' is empty; expected one label per class")
     if not spec["outputs"] or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in spec["outputs"]):
         raise RunFolderError(f"{run_json}: field 'outputs' is {spec['outputs']!r}; expected a list of "

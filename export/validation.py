@@ -33,9 +33,10 @@ def model_sha256(run_dir: str | Path) -> str:
 
 def validation_record(run_dir: str | Path, task: str, result) -> dict:
     """run.json's ``validation`` entry from the float32 FormatResult of an export of the whole split."""
-    from .evaluate import HEADLINE
+    from train import tasks
 
-    headline = next((m for m in HEADLINE[task] if m in result.metrics), None)
+    metric = tasks.get(task).headline(result.metrics)
+    headline = metric.key if metric else None
     path = Path(result.path)
     try:
         shown = str(path.relative_to(Path(run_dir)))

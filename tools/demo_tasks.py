@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
+
+from train import tasks as registry
 
 # Short schedules: the whole `make demo` (detector + these four) took 15.5 min on 2 idle cores with classify at 8
 # epochs (out/tasks.json has each train_seconds); 24 classify epochs add about 2 min.
@@ -37,7 +38,6 @@ TRAIN_ARGS: dict[str, list[str]] = {
     "pose": ["--epochs", "10", "--input-size", "128"],
     "enhance": ["--epochs", "8"],  # 8 epochs: +10.5 dB on the darkened zoo images (benchmarks/enhance_bench.py)
 }
-METRIC = {"classify": "top1", "segment": "miou", "pose": "oks_ap", "enhance": "psnr"}
 EDGE_IMAGES = 4  # validation images the edge runtime is run on, per task
 
 
@@ -48,42 +48,20 @@ def _step(title: str, argv: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def _val_images(task: str, run: Path) -> list[Path]:
-    """Validation images of the run's data, as files the edge runtime can read (enhancement: darkened)."""
-    data = json.loads((run / "run.json").read_text())["data"]
-    root = Path(data["root"])
-    if task == "classify":
-        return sorted(Path(data["val"]).glob("*/*.png"))
-    if task == "segment":
-        names = Path(data["val"]).read_text().split()
-        return [p for n in names for p in [root / "JPEGImages" / f"{n}.png", root / "JPEGImages" / f"{n}.jpg"]
-                if p.is_file()]
-    if task == "pose":
-        return [root / im["file_name"] for im in json.loads(Path(data["val"]).read_text())["images"]]
-    if task == "enhance":
-        from train.enhance.data import darkened_pairs
-        from train.image_io import list_images
+def _edge_folder(run: Path) -> Path:
+    """The first validation frames as the device sees them (the task's registry entry, train/tasks.py: a camera
+    frame, a person's crop for top-down pose, the darkened frame for enhancement), as files for ``edge run``."""
+    from export.run_folder import load_run
+    from export.task_data import task_data
 
-        paths = list_images(Path(data["val"]))[:EDGE_IMAGES]
-        dark_dir = run / "edge_input"
-        dark_dir.mkdir(exist_ok=True)
-        out = []
-        for p, (low, _) in zip(paths, darkened_pairs(paths, int(data.get("darken_seed", 0)))):
-            out.append(dark_dir / f"{p.stem}.png")
-            cv2.imwrite(str(out[-1]), np.ascontiguousarray(low[..., ::-1]))
-        return out
-    raise ValueError(f"no demo for task {task!r}")
-
-
-def _edge_folder(task: str, run: Path) -> Path:
-    images = _val_images(task, run)[:EDGE_IMAGES]
-    if not images:
+    data = task_data(load_run(run))
+    if not data.val:
         raise FileNotFoundError(f"{run}: its validation split has no images for the edge demo")
     folder = run / "edge_demo_images"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
-    for p in images:
-        shutil.copy(p, folder / p.name)
+    for i, item in enumerate(data.val[:EDGE_IMAGES]):
+        cv2.imwrite(str(folder / f"val{i:03d}.png"), data.frame(item))
     return folder
 
 
@@ -96,7 +74,7 @@ def run_task(task: str, out: Path, runs_root: Path, threads: int) -> dict:
     export_s = _step(f"export {task}: float32 and int8, scored through edge",
                      [py, "-m", "export", str(run), "--formats", "float32,int8", "--threads", str(threads),
                       "--calib-samples", "100"])
-    folder = _edge_folder(task, run)
+    folder = _edge_folder(run)
     summary = out / f"{task}_int8.summary.json"
     (out / f"{task}_int8.jsonl").unlink(missing_ok=True)  # a re-run replaces it (the sink would append)
     edge_s = _step(f"edge runtime, {task} int8 on {EDGE_IMAGES} validation images (task from the metadata)",
@@ -106,7 +84,7 @@ def run_task(task: str, out: Path, runs_root: Path, threads: int) -> dict:
                     "--summary", str(summary)])
     report = json.loads((run / "export" / "export.json").read_text())
     by = {f["format"]: f for f in report["formats"] if not f.get("variant")}
-    metric = METRIC[task]
+    metric = registry.get(task).headline().key
     return {"metric": metric, "float32": by["float32"]["metrics"][metric], "int8": by["int8"]["metrics"][metric],
             "int8_invoke_ms_p50": by["int8"]["latency_p50_ms"], "train_seconds": round(train_s, 1),
             "export_seconds": round(export_s, 1), "edge_seconds": round(edge_s, 1), "run": str(run),

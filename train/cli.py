@@ -11,29 +11,9 @@ from pathlib import Path
 
 from edge.schema import Field
 
+from .common_options import add_epoch_options, add_strategy_option
+
 DEFAULT_SYNTH = Path("data/synth")
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")  # train/distribute.py (kept TensorFlow-free here)
-
-
-def add_strategy_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--strategy", choices=STRATEGIES, default="auto",
-                   help="tf.distribute strategy: auto (multi-worker with TF_CONFIG, mirrored on several GPUs, "
-                        "else default), default, mirrored (all GPUs, or EDGEVISION_LOGICAL_CPUS CPU devices), "
-                        "multiworker (needs TF_CONFIG); see docs/training.md")
-
-
-def add_epoch_options(p: argparse.ArgumentParser) -> None:
-    """Options every training command shares: best epoch and early stop, transfer learning, progress."""
-    p.add_argument("--patience", type=int, default=0,
-                   help="stop after this many epochs without a better validation headline metric (mAP@0.5, top-1, "
-                        "mIoU, OKS AP, PSNR); 0 = never. model.keras is always the best epoch's model")
-    p.add_argument("--weights", help="initial weights: a keras.applications MobileNetV2 .h5 (a path, or its file "
-                                     "name in ~/.keras/models; never downloaded), or a previous run folder / "
-                                     "model.keras of ours (layers matched by name and shape)")
-    p.add_argument("--freeze-epochs", type=int, default=0,
-                   help="with --weights: train with the backbone frozen for this many epochs, then all of it")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal (the one line per "
-                                                              "epoch stays)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--width", type=float, default=0.35, help="backbone width multiplier")
     d.add_argument("--lr", type=float, default=8e-3)
     d.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    d.add_argument("--vflip", type=float, default=0.0,
+                   help="probability of a vertical flip per training image, for scenes with no up or down "
+                        "(microscope slides, aerial views; default 0: never)")
     d.add_argument("--skip-bad", action="store_true", help="drop broken annotations (counted) instead of failing")
     d.add_argument("--seed", type=int, default=0)
     add_epoch_options(d)
@@ -101,11 +84,12 @@ def _detect(args) -> int:
 
     start_tensorflow()
     from .detect import TrainConfig, train_detector  # TensorFlow loads only once the data has been read
+    from .pipeline import AugmentConfig
 
     cfg = TrainConfig(out=args.out, epochs=args.epochs, batch=args.batch, input_size=args.input_size,
                       width=args.width, lr=args.lr, seed=args.seed, resume=args.resume, weights=args.weights,
                       show_progress=not args.no_progress, strategy=args.strategy, patience=args.patience,
-                      freeze_epochs=args.freeze_epochs)
+                      freeze_epochs=args.freeze_epochs, augment=AugmentConfig(vflip=args.vflip))
     t0 = time.time()
     run = train_detector(cfg, data)
     from .distribute import is_chief_process
@@ -144,6 +128,7 @@ OPTION_FIELDS = (
     Field("input_size", int, check=_input_size_check),
     Field("width", float, above=0, max=4.0, expect="a width multiplier > 0 and <= 4"),
     Field("lr", float, above=0, max=10.0, expect="a learning rate > 0 and <= 10"),
+    Field("vflip", float, min=0.0, max=1.0, expect="a probability in 0..1"),
     Field("seed", int, min=0, max=2**32 - 1),
     Field("train", int, min=1, max=10_000_000),
     Field("val", int, min=1, max=10_000_000),
@@ -168,7 +153,7 @@ def main(argv=None) -> int:
     from edge.schema import check_args
 
     from .run_folder import removed_on_failure
-    from .task_cli import TASKS, run_task
+    from .task_cli import fit_tasks, run_task
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -182,7 +167,7 @@ def main(argv=None) -> int:
 
             return run_inspect(args)
         with removed_on_failure(args.out, args.resume, say=lambda text: print(text, file=sys.stderr)):
-            return run_task(args) if args.command in TASKS else _detect(args)
+            return run_task(args) if args.command in fit_tasks() else _detect(args)
     except (ValueError, EdgeError) as exc:  # AnnotationError, ModelConfigError, TrainConfigError, RunFolderError
         print(f"error: {exc}", file=sys.stderr)
         return 2

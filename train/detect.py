@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ import tensorflow as tf
 import tf_keras as keras
 from .datasets import LoadedData
 from .distribute import CheckpointFolder, pick_distribution
-from .epochs import HEADLINE_METRIC, BestEpoch, Progress, check_epoch_options, epoch_line
+from .epochs import BestEpoch, Progress, check_epoch_options, epoch_line, headline_metric
 from .evaluate import evaluate
 from .loss import LossConfig, detection_loss
 from .model import DetectorConfig, build_detector
@@ -150,7 +150,8 @@ def _train(cfg, data, dist, model_cfg, paths, model, optimizer, epoch_var, ckpt,
             truncate_history(paths, int(epoch_var.numpy()))
     run = build_run_json(name=paths.root.name, labels=labels, model_json=model_cfg.to_json(),
                          num_anchors=model_cfg.num_anchors(), data=data.info)
-    headline = HEADLINE_METRIC["detect"]
+    run["augment"] = asdict(cfg.augment)  # what the training images went through (flips, crops, colour)
+    headline = headline_metric("detect")
     best = BestEpoch(headline, cfg.patience)
     if cfg.resume and chief:
         previous = read_run_json(paths.root)

@@ -11,10 +11,15 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-# The validation metric each task's best epoch is chosen by (higher is better for all of them). A task
-# whose run has none of them (an unpaired enhancement run has no reference images, so no PSNR) keeps
-# its last epoch as the best.
-HEADLINE_METRIC = {"detect": "map50", "classify": "top1", "segment": "miou", "pose": "oks_ap", "enhance": "psnr"}
+
+def headline_metric(task: str) -> str | None:
+    """The validation metric a task's best epoch is chosen by (its registry entry's headline, higher is better).
+    A run that does not measure it (an unpaired enhancement run has no reference images, so no PSNR) keeps its
+    last epoch as the best."""
+    from .tasks import get
+
+    metric = get(task).headline()
+    return metric.key if metric else None
 
 # Layer names of the MobileNetV2 backbone (train/model.py::backbone, named as keras.applications names them).
 _BACKBONE_LAYER = re.compile(r"^(Conv1|bn_Conv1|Conv1_relu|expanded_conv_\w+|block_\d+_\w+)$")

@@ -184,9 +184,3 @@ def build_detector(config: DetectorConfig, allow_small: bool = False) -> keras.M
         levels.append(GridDecode(stride, base, size, name=f"decode{stride}")(raw))
     out = keras.layers.Concatenate(axis=1, name="detections", dtype="float32")(levels)
     return keras.Model(image, out, name="mobiledet")
-
-
-def load_model(path: str) -> keras.Model:
-    """Load a run's model.keras (registers GridDecode by importing this module, the task layers below)."""
-    from .segment import model as _segment_layers  # noqa: F401  registers ClassMap
-    return keras.models.load_model(path, compile=False, custom_objects={"GridDecode": GridDecode})

@@ -22,6 +22,7 @@ MAX_RATIO = 3.5  # object size / level base size allowed (the decode reaches 4x)
 @dataclass
 class AugmentConfig:
     flip: float = 0.5  # probability of a horizontal flip
+    vflip: float = 0.0  # probability of a vertical flip: for scenes with no up or down (microscope slides, aerial)
     crop: float = 0.5  # probability of a random crop
     crop_min: float = 0.55  # smallest crop side as a fraction of the image side
     colour: bool = True
@@ -31,6 +32,12 @@ def flip_horizontal(image, boxes):
     """Mirror an image [H, W, 3] and its normalised xyxy boxes."""
     x0, y0, x1, y1 = tf.unstack(boxes, 4, axis=-1)
     return tf.reverse(image, [1]), tf.stack([1.0 - x1, y0, 1.0 - x0, y1], -1)
+
+
+def flip_vertical(image, boxes):
+    """Turn an image [H, W, 3] and its normalised xyxy boxes upside down."""
+    x0, y0, x1, y1 = tf.unstack(boxes, 4, axis=-1)
+    return tf.reverse(image, [0]), tf.stack([x0, 1.0 - y1, x1, 1.0 - y0], -1)
 
 
 def crop(image, boxes, classes, window):
@@ -79,6 +86,9 @@ def augment(image, boxes, classes, aug: AugmentConfig):
     image = tf.cast(image, tf.float32)
     if aug.flip > 0:
         image, boxes = tf.cond(tf.random.uniform([]) < aug.flip, lambda: flip_horizontal(image, boxes),
+                               lambda: (image, boxes))
+    if aug.vflip > 0:
+        image, boxes = tf.cond(tf.random.uniform([]) < aug.vflip, lambda: flip_vertical(image, boxes),
                                lambda: (image, boxes))
     if aug.crop > 0:
         image, boxes, classes = tf.cond(

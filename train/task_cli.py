@@ -1,7 +1,10 @@
-"""``python -m train pose|segment|enhance|classify``: the options of each task, and what runs them.
+"""``python -m train TASK`` for every registered task that train/task_fit.py trains (pose, segment, enhance,
+classify, and any task added to train/tasks.py): the options they share, and what runs them.
 
-``add_task_parsers(subparsers)`` adds the four sub-commands to train/cli.py's parser; ``run_task(args)``
-runs one. Without ``--data`` each task generates (once) and trains on its built-in synthetic set.
+Each task's own options and the code that turns them into its training spec live in its registry entry
+(``train/<task>/entry.py``: ``add_parser(subparsers, common)``, ``trainer(args)``). ``add_task_parsers`` adds
+the sub-commands to train/cli.py's parser; ``run_task(args)`` runs one. Without ``--data`` each task generates
+(once) and trains on its built-in synthetic set.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import argparse
 import time
 from pathlib import Path
 
-TASKS = ("pose", "segment", "enhance", "classify")
+from . import tasks
+from .common_options import add_epoch_options, add_strategy_option
+
 SYNTH_ROOT = Path("data")
 
 
@@ -28,49 +33,19 @@ def _common(p: argparse.ArgumentParser, epochs: int, batch: int, size: int | Non
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--synth-train", type=int, default=None, help="synthetic training images (no --data)")
     p.add_argument("--synth-val", type=int, default=None, help="synthetic validation images (no --data)")
-    from .cli import add_epoch_options, add_strategy_option
-
     add_strategy_option(p)
     add_epoch_options(p)
 
 
 def add_task_parsers(sub) -> None:
-    c = sub.add_parser("classify", help="train an image classifier (folder-per-class data)")
-    c.add_argument("--data", type=Path, help="ROOT with ROOT/train/<class>/ and ROOT/val/<class>/ image folders "
-                                             "(default: the synthetic shapes set in data/synth-classify)")
-    c.add_argument("--augment", choices=("none", "flip", "dihedral"), default=None,
-                   help="label-preserving training views: flip = mirrored left-right; dihedral = also any quarter "
-                        "turn, for objects with no upright pose (default: flip with --data; dihedral for the "
-                        "synthetic shapes, drawn at random angles)")
-    _common(c, epochs=8, batch=32, size=96, lr=2e-3)
-    s = sub.add_parser("segment", help="train a semantic segmenter (VOC mask folders or COCO polygons/RLE)")
-    s.add_argument("--data", type=Path, help="VOC layout root (JPEGImages/, SegmentationClass/, ImageSets/"
-                                             "Segmentation/{train,val}.txt), or a COCO root with train.json and "
-                                             "val.json (default: synthetic shapes in data/synth-segment)")
-    s.add_argument("--format", choices=("voc", "coco", "folders"), default="voc",
-                   help="folders: ROOT/images/{train,val}/ + ROOT/masks/{train,val}/, or CamVid's ROOT/train/ + "
-                        "ROOT/trainannot/")
-    s.add_argument("--ignore-index", type=int, default=255,
-                   help="mask value of pixels no loss or metric counts (default 255; CamVid: 11)")
-    s.add_argument("--classes", type=Path, help="class names, one per line, class 0 first (default: ROOT/labels.txt)")
-    s.add_argument("--value-map", type=Path, help="JSON/YAML {mask value: class name | index | \"ignore\"}, e.g. "
-                                                 "COCO category ids -> contiguous classes")
-    s.add_argument("--argmax", action="store_true", help="save the model with an ArgMax class-map output")
-    _common(s, epochs=10, batch=16, size=128, lr=3e-3)
-    p = sub.add_parser("pose", help="train a single-person keypoint model (COCO keypoints JSON)")
-    p.add_argument("--data", type=Path, help="folder with train.json and val.json in COCO keypoints format, image "
-                                             "paths relative to it (default: stick figures in data/synth-pose)")
-    _common(p, epochs=12, batch=32, size=128, lr=3e-3)
-    e = sub.add_parser("enhance", help="train a low-light enhancer (Zero-DCE++ style curves)")
-    e.add_argument("--data", type=Path, help="folder with train/ and val/: low-light images (unpaired), LOL "
-                                             "low/ + high/ (paired), or normal images (darken) (default: "
-                                             "synthetic normal images in data/synth-enhance, darkened)")
-    e.add_argument("--mode", choices=("auto", "unpaired", "paired", "darken"), default="auto",
-                   help="auto: paired where low/ and high/ exist, else unpaired")
-    e.add_argument("--input-width", type=int, default=160, help="reduced resolution the curves are estimated at")
-    e.add_argument("--input-height", type=int, default=120)
-    e.add_argument("--train-scale", type=int, default=2, help="training crops are this many times the input")
-    _common(e, epochs=10, batch=16, size=None, lr=3e-3)
+    """One sub-command per registered task trained by train/task_fit.py (its entry's ``add_parser``)."""
+    for name in fit_tasks():
+        tasks.get(name).add_parser(sub, _common)
+
+
+def fit_tasks() -> tuple[str, ...]:
+    """The registered tasks that train/task_fit.py trains (detection has its own loop, train/detect.py)."""
+    return tuple(n for n in tasks.names() if tasks.get(n).trainer is not None)
 
 
 def _fit_config(args):
@@ -82,53 +57,8 @@ def _fit_config(args):
                      width=getattr(args, "width", None))
 
 
-def _synth_counts(args, train: int, val: int) -> tuple[int, int]:
+def synth_counts(args, train: int, val: int) -> tuple[int, int]:
     return (args.synth_train or train), (args.synth_val or val)
-
-
-def _classify(args):
-    from .classify.data import generate_synthetic, read_dataset, synthetic_matches
-    from .classify.task import ClassifyConfig, ClassifyTask
-
-    root = args.data
-    if root is None:
-        root = SYNTH_ROOT / "synth-classify"
-        n_train, n_val = _synth_counts(args, 1000, 200)
-        # regenerated when the cached set was made by another generator version, size, seed or count
-        if not synthetic_matches(root, n_train, n_val, args.input_size, args.seed):
-            print(f"no --data given: generating the synthetic classification set in {root}", flush=True)
-            generate_synthetic(root, n_train, n_val, size=args.input_size, seed=args.seed)
-    train, val = read_dataset(root)
-    r = Path(root).resolve()
-    info = {"format": "class_folders", "root": str(r), "train": str(r / "train"), "val": str(r / "val")}
-    augment = args.augment or ("flip" if args.data is not None else "dihedral")
-    cfg = ClassifyConfig(args.input_size, args.width, augment=augment)
-    from .inspect import summarise_classification
-
-    print(summarise_classification(root, train, val).text(), flush=True)
-    return ClassifyTask(train, val, cfg, args.batch, args.seed, info)
-
-
-def _segment(args):
-    from .segment.data import generate_synthetic, read_coco_split, read_voc_split, synthetic_matches
-    from .segment.task import SegmentConfig, SegmentTask
-
-    root, fmt = args.data, args.format
-    if root is None:
-        root, fmt = SYNTH_ROOT / "synth-segment", "voc"
-        n_train, n_val = _synth_counts(args, 600, 100)
-        # regenerated when the cached set was made by another generator version, size, seed or count
-        if not synthetic_matches(root, n_train, n_val, args.input_size, args.seed):
-            print(f"no --data given: generating the synthetic segmentation set in {root}", flush=True)
-            generate_synthetic(root, n_train, n_val, size=args.input_size, seed=args.seed)
-    train, val, info = read_segment_data(root, fmt, getattr(args, "ignore_index", 255), getattr(args, "classes", None),
-                                         getattr(args, "value_map", None))
-    from .inspect import summarise_segmentation
-    from .segment.data import load_sample
-
-    print(summarise_segmentation(root, train, val, load_sample).text(), flush=True)
-    return SegmentTask(train, val, SegmentConfig(args.input_size, args.width, argmax=args.argmax), args.batch,
-                       args.seed, info)
 
 
 def refuse_ultralytics(root, task: str, reads: str) -> None:
@@ -184,49 +114,6 @@ def read_segment_data(root, fmt: str, ignore_index: int = 255, classes=None, val
     return train, val, info
 
 
-def _pose(args):
-    from .pose.data import read_coco_keypoints
-    from .pose.synthetic import generate_synthetic
-    from .pose.task import PoseConfig, PoseTask
-
-    root = args.data
-    if root is None:
-        root = SYNTH_ROOT / "synth-pose"
-        if not (root / "val.json").is_file():
-            n_train, n_val = _synth_counts(args, 1000, 150)
-            print(f"no --data given: generating the synthetic stick figures in {root}", flush=True)
-            generate_synthetic(root, n_train, n_val, size=max(args.input_size, 128), seed=args.seed)
-    refuse_ultralytics(root, "pose", "COCO keypoints JSON: ROOT/train.json and ROOT/val.json")
-    train, val = read_coco_keypoints(Path(root) / "train.json"), read_coco_keypoints(Path(root) / "val.json")
-    info = {"format": "coco_keypoints", "root": str(Path(root).resolve()),
-            "train": str((Path(root) / "train.json").resolve()), "val": str((Path(root) / "val.json").resolve())}
-    return PoseTask(train, val, PoseConfig(args.input_size, args.width), args.batch, args.seed, info)
-
-
-def _enhance(args):
-    from .enhance.data import generate_normal_images, read_split
-    from .enhance.task import EnhanceConfig, EnhanceTask
-
-    root, mode = args.data, args.mode
-    if root is None:
-        root, mode = SYNTH_ROOT / "synth-enhance", "darken"
-        if not (root / "val").is_dir():
-            n_train, n_val = _synth_counts(args, 400, 40)
-            print(f"no --data given: generating normal images to darken in {root}", flush=True)
-            generate_normal_images(root, n_train, n_val, args.input_width * args.train_scale,
-                                   args.input_height * args.train_scale, seed=args.seed)
-    train, val = read_split(Path(root) / "train", mode), read_split(Path(root) / "val", mode)
-    cfg = EnhanceConfig(width=args.input_width, height=args.input_height, scale=args.train_scale)
-    r = Path(root).resolve()
-    # darken_seed: the validation pairs are darkened with this seed, so export scores the same pairs
-    info = {"format": train.mode, "root": str(r), "train": str(r / "train"), "val": str(r / "val"),
-            "darken_seed": args.seed}
-    return EnhanceTask(train, val, cfg, args.batch, args.seed, info)
-
-
-_BUILDERS = {"classify": _classify, "segment": _segment, "pose": _pose, "enhance": _enhance}
-
-
 def run_task(args) -> int:
     from .device import start_tensorflow
     from .epochs import check_epoch_options
@@ -236,7 +123,7 @@ def run_task(args) -> int:
     start_tensorflow()
     from .task_fit import fit
 
-    spec = _BUILDERS[args.command](args)
+    spec = tasks.get(args.command).trainer(args)
     t0 = time.time()
     result = fit(spec, _fit_config(args))
     from .distribute import is_chief_process

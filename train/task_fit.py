@@ -20,7 +20,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from .distribute import CheckpointFolder, pick_distribution
-from .epochs import HEADLINE_METRIC, BestEpoch, Progress, check_epoch_options, epoch_line, shown_metrics
+from .epochs import BestEpoch, Progress, check_epoch_options, epoch_line, headline_metric, shown_metrics
 from .run_folder import (INPUT_MEAN, INPUT_STD, RUN_FORMAT, RUN_VERSION, RunPaths, append_history, read_history,
                          truncate_history, utc_now, write_json_atomic)
 from .transfer import BestWeights, load_initial_weights, train_phases
@@ -181,7 +181,7 @@ def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_e
     strategy, chief = dist.strategy, dist.is_chief
     manager = tf.train.CheckpointManager(ckpt, str(folder.path), max_to_keep=3)
     created = None
-    headline = HEADLINE_METRIC.get(spec.task)
+    headline = headline_metric(spec.task)
     best = BestEpoch(headline, cfg.patience)
     keeper = BestWeights(paths.checkpoints / "best", chief)
     progress = Progress(cfg.show_progress and chief)

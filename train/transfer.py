@@ -74,7 +74,7 @@ def _h5_layers(path: Path) -> dict[str, list[np.ndarray]]:
 
 
 def _keras_layers(path: Path) -> dict[str, list[np.ndarray]]:
-    from .model import load_model
+    from .saved_model import load_model
 
     try:
         source = load_model(str(path))

@@ -3,7 +3,8 @@
 Each task module has a pure ``decode(outputs, info, transform, options)`` (``Engine.run`` gives the
 outputs and the transform); its adapter, a small object (see ``TaskAdapter``), wraps it for the pipeline
 with JSON and rendering. The task of a model comes from its metadata (ours) or from the recognition table
-(``edge.families``); ``adapter_for(task)`` returns the adapter. Later tasks register themselves in ``_ADAPTERS``.
+(``edge.families``); ``adapter_for(task)`` returns the adapter. A task is one line in ``_ADAPTERS`` (or
+``register_adapter`` at run time).
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ _ADAPTERS: dict[str, str] = {
     "classify": "edge.tasks.classify:ADAPTER",
     "landmarks": "edge.tasks.landmarks:ADAPTER",
 }
+
+
+def register_adapter(task: str, target: str) -> None:
+    """Add a task this runtime decodes: ``target`` is the ``"module:attribute"`` of its adapter instance (a
+    project's own task, or a test's). docs/contracts.md "Adding a task" has the other half, on the host."""
+    if ":" not in target:
+        raise ConfigError(f"adapter {target!r} for task {task!r}: expected 'module:attribute'")
+    _ADAPTERS[task] = target
 
 
 def task_names() -> str:

@@ -1,7 +1,7 @@
 """``python -m export report RUN``: every variant in RUN/export scored on the device runtime, side by side.
 
-Each ``*.tflite`` in the export folder is scored with ``export.evaluate`` (edge Engine + task adapter +
-edge.metrics, the code the device runs) on the run's validation split, measured (size, gzip size, zero weights,
+Each ``*.tflite`` in the export folder is scored with ``export.evaluate`` (edge Engine + the task's adapter +
+its registry entry's scorer, the code the device runs) on the run's validation split, for every task, measured (size, gzip size, zero weights,
 invoke latency p50/p90 at 1 and N threads, op coverage of every target) and written as report.md, report.csv,
 report.json and report.png beside the models.
 """
@@ -13,8 +13,10 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import dataset
+from train import tasks
+
 from ..run_folder import load_run
+from ..task_data import task_data
 from ..validation import recorded_validation
 from .measure import TARGETS, MeasureOptions, Row, compare_to_reference, measure
 from .variants import ReportError, Variant, find_variants
@@ -56,10 +58,10 @@ def build_report(run_dir: str | Path, options: ReportOptions = ReportOptions(), 
     run = load_run(run_dir)
     export_dir = Path(options.export_dir) if options.export_dir else run.export_dir
     variants: list[Variant] = find_variants(export_dir)
-    records = dataset.validation_records(run)
-    if options.eval_images:
-        records = records[: options.eval_images]
-    if not records:
+    entry = tasks.get(run.task)
+    data = task_data(run)
+    items = data.val[: options.eval_images] if options.eval_images else data.val
+    if not items:
         raise ReportError(f"{run.spec['data']['val']}: the validation split has no images to score")
     measure_opts = MeasureOptions(tuple(options.threads), options.latency_runs, tuple(options.targets))
 
@@ -69,20 +71,26 @@ def build_report(run_dir: str | Path, options: ReportOptions = ReportOptions(), 
     bar = tqdm(variants, desc="report", unit="model", disable=not options.progress)
     for variant in bar:
         bar.set_postfix_str(variant.path.name)
-        rows.append(measure(variant, records, measure_opts))
+        rows.append(measure(variant, data, items, measure_opts))
     bar.close()
-    ref = compare_to_reference(rows)
+    ref = compare_to_reference(rows, entry)
+    measured = {k for r in rows for k in r.metrics}
+    headline = entry.metric(rows[0].metric) if rows and rows[0].metric else None
     header = {"run": run.name, "run_path": str(run.path), "task": run.task, "export_dir": str(export_dir.resolve()),
-              "val": run.spec["data"]["val"], "images": len(records), "latency_runs": options.latency_runs,
+              "val": run.spec["data"]["val"], "images": len(items), "latency_runs": options.latency_runs,
               "threads": list(options.threads), "targets": list(options.targets),
               "host": f"{platform.machine()} with {os.cpu_count()} CPUs ({platform.processor() or 'unknown cpu'})",
-              "reference": ref.file if ref else None, "metric": "map50",
+              "reference": ref.file if ref else None, "metric": headline.key if headline else None,
+              "metric_label": headline.label if headline else None,
+              "drop_unit": headline.difference_unit if headline else None,
+              "columns": [{"key": m.key, "label": m.label, "percent": m.percent}
+                          for m in entry.shown(measured, len(run.labels))],
               "validation": recorded_validation(run.path)}  # the run's one figure, None if model.keras changed
     out = Path(options.out_dir) if options.out_dir else export_dir
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in FILES]
     write_json(paths[0], header, rows)
-    write_csv(paths[1], rows, measure_opts.threads, measure_opts.targets)
+    write_csv(paths[1], header, rows, measure_opts.threads, measure_opts.targets)
     write_markdown(paths[2], header, rows, measure_opts.threads, measure_opts.targets)
     write_plot(paths[3], header, rows, measure_opts.threads[0])
     for row in rows:

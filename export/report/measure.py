@@ -1,4 +1,5 @@
-"""Measure one variant file: metric through edge (export.evaluate), size, gzip size, sparsity, latency, coverage."""
+"""Measure one variant file: the task's metrics through edge (export.evaluate), size, gzip size, sparsity, latency,
+coverage."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import numpy as np
 from edge.engine import Engine
 from edge.errors import EdgeError
 
-from ..calibration import read_bgr
-from ..evaluate import evaluate_model, invoke_latency_ms
+from train.tasks import HostTask, TaskData
+
+from ..evaluate import evaluate_task, invoke_latency_ms
 from ..formats import FORMATS
 from ..optimize.sparsity import tflite_sparsity
 from ..targets import TARGET_FORMATS, coverage
@@ -46,9 +48,8 @@ class Row:
     gzip_bytes: int = 0
     sparsity: float = 0.0  # zero weights / all weights of conv, depthwise and dense kernels in the file
     sparsity_prunable: float = 0.0  # the same without depthwise kernels (which tfmot does not prune)
-    metric: str = "map50"
-    map50: float | None = None
-    map50_95: float | None = None
+    metric: str | None = None  # the headline metric's key (the task's registry entry), e.g. "map50"
+    metrics: dict = field(default_factory=dict)  # every metric the task's scorer measured, through edge
     images: int = 0
     latency: list[Latency] = field(default_factory=list)
     # target -> {"fraction", "supported", "total", "unsupported": {op: why}}; fraction None (with a "note") where
@@ -56,7 +57,9 @@ class Row:
     coverage: dict = field(default_factory=dict)
     error: str | None = None  # why the file could not be scored (kept in the report, not hidden)
     # Filled in against the float32 row of the trained model by the report:
-    drop_points: float | None = None  # (float32 map50 - this map50) * 100; positive = worse than float32
+    # float32's headline metric minus this one, in the metric's unit (points for shares of 1, dB for PSNR);
+    # positive = worse than float32
+    drop: float | None = None
     size_ratio: float | None = None
     gzip_ratio: float | None = None
 
@@ -78,8 +81,9 @@ def _coverage(target: str, data: bytes, file: str, fmt: str) -> dict:
             "total": len(cov.supported) + len(cov.unsupported), "unsupported": dict(cov.unsupported)}
 
 
-def measure(variant: Variant, records: list, options: MeasureOptions) -> Row:
-    """One row of the report. The metric is export.evaluate.evaluate_model: edge Engine + adapter + edge.metrics."""
+def measure(variant: Variant, task_data: TaskData, items: list, options: MeasureOptions) -> Row:
+    """One row of the report. The metrics are export.evaluate.evaluate_task: edge Engine + the task's adapter +
+    the task's scorer (its registry entry) over ``items``, validation items of ``task_data``."""
     data = variant.path.read_bytes()
     row = Row(variant.label, variant.mode, variant.format, str(variant.path), size_bytes=len(data),
               gzip_bytes=gzip_size(data))
@@ -89,9 +93,9 @@ def measure(variant: Variant, records: list, options: MeasureOptions) -> Row:
     for target in options.targets:
         row.coverage[target] = _coverage(target, data, str(variant.path), variant.format)
     try:
-        scores = evaluate_model(variant.path, records, threads=max(options.threads), latency_runs=1)
-        row.map50, row.map50_95, row.images = scores.map50, scores.map50_95, scores.images
-        frame = read_bgr(records[0].image)
+        scores = evaluate_task(variant.path, task_data, items, threads=max(options.threads), latency_runs=1)
+        row.metrics, row.images = {k: round(v, 6) for k, v in scores.metrics.items()}, scores.images
+        frame = task_data.frame(items[0])
         for threads in options.threads:
             engine = Engine(variant.path, threads=threads)
             row.quantization = engine.info.quantization
@@ -103,14 +107,18 @@ def measure(variant: Variant, records: list, options: MeasureOptions) -> Row:
     return row
 
 
-def compare_to_reference(rows: list[Row]) -> Row | None:
-    """Fill drop and size ratios against the trained model's float32 row; returns that row (None if absent)."""
+def compare_to_reference(rows: list[Row], task: HostTask) -> Row | None:
+    """Fill drops and size ratios against the trained model's float32 row; returns that row (None if absent).
+    The drop is of the task's headline metric (None where the run measures none: an unpaired enhancement run)."""
     ref = next((r for r in rows if r.mode == "" and r.format == "float32" and r.error is None), None)
+    headline = task.headline(ref.metrics if ref else None)
+    for r in rows:
+        r.metric = headline.key if headline else None
     if ref is None:
         return None
     for r in rows:
         r.size_ratio = round(r.size_bytes / ref.size_bytes, 4)
         r.gzip_ratio = round(r.gzip_bytes / ref.gzip_bytes, 4)
-        if r.map50 is not None and ref.map50 is not None:
-            r.drop_points = round(100 * (ref.map50 - r.map50), 3)
+        if headline and headline.key in r.metrics and headline.key in ref.metrics:
+            r.drop = round(headline.difference(ref.metrics[headline.key] - r.metrics[headline.key]), 3)
     return ref

@@ -7,7 +7,8 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 from tensorflow.lite.tools import flatbuffer_utils
 
-from export import calibration, convert, dataset, metadata
+from export import calibration, convert, metadata
+from train import detect_entry
 from export.errors import CalibrationError, ExportError
 from export.formats import FORMATS
 from export.run_folder import Run, load_run
@@ -30,7 +31,7 @@ def model(head_model_factory):
 @pytest.fixture(scope="module")
 def converted(run, model):
     """format name -> TFLite bytes; calibrated formats use 16 of the run's training images."""
-    chosen = calibration.pick(dataset.training_records(run), CALIB_SAMPLES)
+    chosen = calibration.pick(detect_entry.training_records(run), CALIB_SAMPLES)
     rep = convert.representative_from(calibration.load_samples([r.image for r in chosen], run))
     return {name: convert.convert(model, fmt, rep if fmt.calibrate else None, run.input)
             for name, fmt in FORMATS.items()}
@@ -71,12 +72,12 @@ def test_int8_is_full_integer_and_takes_raw_pixels(converted):
 
 def test_pinned_input_matches_calibrated_input(run, model, converted):
     """Pinning the input grid changes no result: raw pixels in the pinned model == quantised input before."""
-    chosen = calibration.pick(dataset.training_records(run), CALIB_SAMPLES)
+    chosen = calibration.pick(detect_entry.training_records(run), CALIB_SAMPLES)
     rep = convert.representative_from(calibration.load_samples([r.image for r in chosen], run))
     unpinned = convert.convert(model, FORMATS["int8"], rep)  # no input spec: left as calibrated
     (scale, zero) = _io(unpinned)[0]["quantization"]
     assert scale != np.float32(1 / 255)
-    frame = calibration.read_bgr(dataset.validation_records(run)[0].image)
+    frame = calibration.read_bgr(detect_entry.validation_records(run)[0].image)
     pixels = np.round(calibration.preprocess(frame, run.input) * 255).astype(np.uint8)[None]
     quantised = np.clip(np.round(pixels / 255.0 / scale + zero), 0, 255).astype(np.uint8)
     a = Interpreter(model_content=converted["int8"]).get_signature_runner()(image=pixels)["detections"]

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from export import calibration, convert, dataset, parity
+from export import calibration, convert, parity
+from train import detect_entry
 from export.cli import main
 from export.metadata import read_metadata
 from export.run_folder import load_run
@@ -33,7 +34,8 @@ def test_report_figures(exported):
     _, out, report = exported
     for f in report["formats"]:
         assert f["size_bytes"] == (out / f"model_{f['format']}.tflite").stat().st_size
-        assert 0.0 <= f["map50"] <= 1.0 and 0.0 <= f["map50_95"] <= f["map50"] + 1e-9
+        m = f["metrics"]
+        assert 0.0 <= m["map50"] <= 1.0 and 0.0 <= m["map50_95"] <= m["map50"] + 1e-9
         assert f["latency_p50_ms"] > 0 and f["eval_images"] == 8
     f32, i8 = report["formats"]
     assert f32["parity_ok"] and f32["parity_max_abs_diff"] <= 1e-4 and f32["parity_tolerance"] == 1e-4
@@ -62,7 +64,7 @@ def test_int8_detections_follow_float(exported, tiny_run):
     _, out, _ = exported
     engines = [Engine(out / f"model_{name}.tflite", threads=1) for name in ("float32", "int8")]
     diffs = []
-    for rec in dataset.validation_records(load_run(tiny_run)):
+    for rec in detect_entry.validation_records(load_run(tiny_run)):
         frame = calibration.read_bgr(rec.image)
         outs = [e.infer(e.prepare(frame)[0])[e.output_names[0]] for e in engines]
         diffs.append(np.abs(outs[0] - outs[1]))
@@ -74,7 +76,7 @@ def test_int8_detections_follow_float(exported, tiny_run):
 def test_float32_parity_direct(exported, tiny_run):
     run = load_run(tiny_run)
     _, out, _ = exported
-    samples = calibration.load_samples([r.image for r in dataset.validation_records(run)], run)
+    samples = calibration.load_samples([r.image for r in detect_entry.validation_records(run)], run)
     model = convert.load_keras_model(run.model_path)
     result = parity.compare(model, (out / "model_float32.tflite").read_bytes(), samples, "detections", 1e-4)
     print(f"float32 vs Keras: max |diff| {result.max_abs_diff:.2e} on {result.images} images")

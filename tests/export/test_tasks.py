@@ -118,3 +118,45 @@ def test_enhancement_run_without_labels_is_accepted(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps(spec))
     (tmp_path / "model.keras").write_bytes(b"")
     assert load_run(tmp_path).task == "enhance"
+
+
+@pytest.mark.parametrize("task", list(CASES))
+def test_export_report_scores_every_task(runs, task, tmp_path):
+    """`python -m export report RUN` for each task: the task's own metrics per variant, the drop of its headline
+    metric against float32, and the four files."""
+    from export.cli import main as export_main
+    from train import tasks
+
+    out, exported = runs[task]
+    rc = export_main(["report", str(out), "--out", str(tmp_path), "--latency-runs", "2", "--threads", "1",
+                      "--targets", "cpu", "--no-progress"])
+    assert rc == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.csv", "report.json", "report.md", "report.png"]
+    data = json.loads((tmp_path / "report.json").read_text())
+    headline = tasks.get(task).headline()
+    assert data["task"] == task and data["metric"] == headline.key
+    by = {v["variant"]: v for v in data["variants"]}
+    assert set(by) == {"float32", "int8"}
+    for name, v in by.items():
+        assert v["error"] is None and set(v["metrics"]) == CASES[task][2]
+        scored = next(f for f in exported.formats if f.format == name)  # the same scorer as export's own run
+        assert v["metrics"][headline.key] == pytest.approx(scored.metrics[headline.key], abs=1e-6)
+    assert by["float32"]["drop"] == 0.0
+    assert by["int8"]["drop"] == pytest.approx(
+        headline.difference(by["float32"]["metrics"][headline.key] - by["int8"]["metrics"][headline.key]), abs=1e-3)
+    md = (tmp_path / "report.md").read_text()
+    assert f"| {headline.label}" in md and "| int8 |" in md and "map50" not in md.split("## Ops")[0].lower()
+    header = (tmp_path / "report.csv").read_text().splitlines()[0].split(",")
+    assert set(CASES[task][2]) <= set(header)
+
+
+def test_report_without_a_headline_metric_has_no_drops():
+    """An unpaired enhancement run measures brightness only: no headline, no drop, sizes still compared."""
+    from export.report.measure import Row, compare_to_reference
+    from train import tasks
+
+    rows = [Row("float32", "", "float32", "a", size_bytes=100, gzip_bytes=90, metrics={"mean_in": 0.1, "mean_out": 0.4}),
+            Row("int8", "", "int8", "b", size_bytes=30, gzip_bytes=27, metrics={"mean_in": 0.1, "mean_out": 0.38})]
+    ref = compare_to_reference(rows, tasks.get("enhance"))
+    assert ref is rows[0] and [r.metric for r in rows] == [None, None] and [r.drop for r in rows] == [None, None]
+    assert rows[1].size_ratio == 0.3

@@ -61,15 +61,17 @@ def test_fields_are_present_and_sane(reported):
         raw = (export_dir / v["file"].rsplit("/", 1)[-1]).read_bytes()
         assert v["error"] is None
         assert v["size_bytes"] == len(raw) and 0 < v["gzip_bytes"] == len(gzip.compress(raw, 9, mtime=0))
-        assert 0.0 <= v["map50"] <= 1.0 and 0.0 <= v["map50_95"] <= v["map50"] + 1e-9 and v["images"] == 8
-        assert v["drop_points"] == pytest.approx(100 * (by["float32"]["map50"] - v["map50"]), abs=1e-3)
+        m = v["metrics"]
+        assert 0.0 <= m["map50"] <= 1.0 and 0.0 <= m["map50_95"] <= m["map50"] + 1e-9 and v["images"] == 8
+        assert v["metric"] == "map50"
+        assert v["drop"] == pytest.approx(100 * (by["float32"]["metrics"]["map50"] - m["map50"]), abs=1e-3)
         assert [lat["threads"] for lat in v["latency"]] == data["threads"]
         for lat in v["latency"]:
             assert 0 < lat["p50_ms"] <= lat["p90_ms"] and lat["runs"] == 5
         assert set(v["coverage"]) == {"cpu", "gpu", "edgetpu", "nnapi"}
         assert v["coverage"]["cpu"]["fraction"] == 1.0
     assert by["float32"]["quantization"] == "float32" and by["int8"]["quantization"] == "int8"
-    assert by["float32"]["drop_points"] == 0.0 and by["float32"]["gzip_ratio"] == 1.0
+    assert by["float32"]["drop"] == 0.0 and by["float32"]["gzip_ratio"] == 1.0
     assert by["int8"]["size_ratio"] < 0.5  # int8 weights: about a quarter of float32, plus metadata
     assert by["float32"]["sparsity"] < 0.05 and by["prune/float32"]["sparsity_prunable"] >= 0.49
     assert by["prune/float32"]["gzip_ratio"] < 0.9  # zeros compress

@@ -75,7 +75,7 @@ def _assert_run_folder(out: Path) -> None:
     rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1]
     assert (out / "checkpoints" / "checkpoint").is_file()
-    from train.model import load_model
+    from train.saved_model import load_model
 
     model = load_model(out / "model.keras")
     assert tuple(model.input_shape) == (None, 64, 64, 3)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from train.model import DetectorConfig, ModelConfigError, build_detector, load_model
+from train.model import DetectorConfig, ModelConfigError, build_detector
+from train.saved_model import load_model
 from train.transfer import load_initial_weights
 
 

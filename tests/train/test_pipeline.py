@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from train.model import DetectorConfig, anchor_grid
-from train.pipeline import AugmentConfig, TargetEncoder, augment, crop, flip_horizontal, make_dataset
+from train.pipeline import (AugmentConfig, TargetEncoder, augment, crop, flip_horizontal, flip_vertical,
+                            make_dataset)
 from train.records import Record
 
 H, W = 60, 80
@@ -32,6 +33,19 @@ def test_flip_moves_box_with_the_pixels():
     img, boxes = _scene()
     out, b = flip_horizontal(tf.constant(img), tf.constant(boxes))
     assert _white_box(out) == _to_pixels(b.numpy()[0], out) == [50, 20, 70, 50]
+
+
+def test_vertical_flip_moves_box_with_the_pixels():
+    img, boxes = _scene()
+    out, b = flip_vertical(tf.constant(img), tf.constant(boxes))
+    assert _white_box(out) == _to_pixels(b.numpy()[0], out) == [10, 10, 30, 40]
+
+
+def test_vflip_option_is_checked_and_recorded(tmp_path, capsys):
+    from train.cli import main
+
+    assert main(["detect", "--out", str(tmp_path / "r"), "--vflip", "1.5"]) == 2
+    assert "--vflip" in capsys.readouterr().err and not (tmp_path / "r").exists()
 
 
 @pytest.mark.parametrize("window", [(0.0, 0.0, 1.0, 1.0), (0.05, 0.1, 0.6, 0.9), (0.1, 0.2, 1.0, 0.75)])

@@ -17,7 +17,8 @@ import tensorflow as tf
 
 from train.datasets import load_detection_data
 from train.detect import TrainConfig, TrainConfigError, train_detector
-from train.model import DetectorConfig, build_detector, load_model
+from train.model import DetectorConfig, build_detector
+from train.saved_model import load_model
 from train.run_folder import read_run_json
 from train.synth import LABELS, SynthConfig, generate
 
@@ -77,6 +78,7 @@ def test_run_folder_follows_the_contract(one_epoch, tiny_data):
     assert stored["decode"] == {"kind": "raw_boxes_scores", "layout": "anchors_first", "box_format": "cxcywh",
                                 "box_units": "normalized", "score_activation": "none"}
     assert stored["data"]["format"] == "coco" and stored["data"]["train"].endswith("train.json")
+    assert stored["augment"] == {"flip": 0.5, "vflip": 0.0, "crop": 0.5, "crop_min": 0.55, "colour": True}
     assert set(stored["metrics"]) == {"map50", "map50_95"}
     assert 0.0 <= stored["metrics"]["map50_95"] <= stored["metrics"]["map50"] <= 1.0
     rows = _history(out)

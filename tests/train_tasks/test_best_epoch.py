@@ -106,7 +106,7 @@ class _ScriptedClassifier:
 
 @pytest.mark.training
 def test_best_checkpoint_and_early_stop(tmp_path):
-    from train.model import load_model
+    from train.saved_model import load_model
     from train.run_folder import read_history, read_run_json, RunPaths
     from train.task_fit import FitConfig, fit
 
@@ -156,7 +156,7 @@ def test_detection_keeps_its_best_epoch_too(tmp_path, monkeypatch):
 
     import train.detect as detect
     from train.datasets import load_detection_data
-    from train.model import load_model
+    from train.saved_model import load_model
     from train.synth import SynthConfig, generate
 
     generate(SynthConfig(tmp_path / "data", train=8, val=2, size=64, seed=0))

@@ -26,7 +26,7 @@ def test_detection_train_export_and_report_show_one_number(tmp_path, capsys):
     report = build_report(out, ReportOptions(latency_runs=2, threads=(1,), progress=False), log=lambda *_: None)
     assert f"map50 {record['value']:.4f} through the edge runtime" in report.files[2].read_text(encoding="utf-8")
     (row,) = [r for r in report.rows if r.quantization == "float32"]
-    assert round(row.map50, 4) == record["value"], (row, record)
+    assert round(row.metrics['map50'], 4) == record["value"], (row, record)
 
 
 def test_a_changed_model_is_not_shown_with_the_old_figure(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from train.segment.data import SYNTH_MARKER, generate_synthetic, read_voc_split, synthetic_matches
 from train.synth import make_scene
 from train.segment.data import SEGMENT_STYLE
-from train.task_cli import _segment
+from train.segment.entry import trainer as _segment
 
 
 def test_every_shape_radius_is_at_least_six_percent_of_the_side():

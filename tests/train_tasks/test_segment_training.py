@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from train.model import load_model
+from train.saved_model import load_model
 from train.segment.data import generate_synthetic, read_voc_split
 from train.segment.task import SegmentConfig, SegmentTask
 from train.task_fit import FitConfig, TaskConfigError, fit

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from train.cli import main
-from train.model import load_model
+from train.saved_model import load_model
 from train.run_folder import RunPaths, read_history, read_run_json
 
 from .one_number import assert_one_number
