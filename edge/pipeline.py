@@ -26,7 +26,7 @@ import numpy as np
 from .errors import EdgeError
 from .model_chain import ModelChain
 from .pipeline_stats import PipelineStats
-from .results import Detections, FrameResult
+from .results import FrameResult
 from .sinks import Sink, SinkItem
 from .sources import Frame, Source
 
@@ -157,11 +157,9 @@ class Pipeline:
                 out = self.chain.run(item.frame.image, item.frame.lores, self._frame_time(item))
                 h, w = item.frame.image.shape[:2]
                 primary = self.chain.primary
-                first = out.results.get(primary.spec.name)
                 result = FrameResult(item.frame.index, item.frame.source, primary.task, w, h,
-                                     detections=first if isinstance(first, Detections) else None,
                                      timing_ms={"capture": item.capture_ms, **out.timing_ms},
-                                     extras={"models": out.results, "chain": out})
+                                     models=out.results, chain=out)
                 dropped = self._q_out.put((item, result), drop_oldest=self.live, stop=None,
                                           carry=lambda old, new: _carry_gap(old[0], new[0]))
                 if dropped:
@@ -191,7 +189,7 @@ class Pipeline:
                 self._fail(exc)
 
     def _emit(self, item: Captured, result: FrameResult, fps: float | None) -> None:
-        out = result.extras["chain"]
+        out = result.chain
         t0 = time.perf_counter()
         image = self.chain.render(out) if self._need_image else None
         t1 = time.perf_counter()

@@ -7,6 +7,7 @@ Coordinates are always pixels of the original frame (x0, y0, x1, y1), never mode
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -116,6 +117,6 @@ class FrameResult:
     task: str
     width: int
     height: int
-    detections: Detections | None = None
     timing_ms: dict[str, float] = field(default_factory=dict)
-    extras: dict = field(default_factory=dict)  # per-task results added by later tasks
+    models: dict[str, Any] = field(default_factory=dict)  # model name -> its task's result (Detections, Poses, ...)
+    chain: Any = None  # edge.model_chain's output for the frame (what the renderers and JSON lines read)

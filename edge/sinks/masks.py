@@ -82,8 +82,8 @@ class MaskSink(Sink):
 
 def _segmentations(result) -> list[tuple[str | None, Segmentation | Detections]]:
     """The frame's maps: every segmentation model and every detector with instance masks of the pipeline's
-    chain (``extras["models"]``), named after the model when there are several."""
-    found = [(name, r) for name, r in (result.extras.get("models") or {}).items()
+    chain (``FrameResult.models``), named after the model when there are several."""
+    found = [(name, r) for name, r in result.models.items()
              if isinstance(r, Segmentation) or (isinstance(r, Detections) and r.masks is not None)]
     if len(found) == 1:
         return [(None, found[0][1])]

@@ -175,7 +175,7 @@ def test_masks_of_an_earlier_run_are_kept(tmp_path):
 
     def item(value: int) -> SinkItem:
         seg = Segmentation(np.full((4, 6), value), np.array([1.0]))
-        return SinkItem(FrameResult(0, "cam", "segment", 6, 4, extras={"models": {"deeplab": seg}}), {})
+        return SinkItem(FrameResult(0, "cam", "segment", 6, 4, models={"deeplab": seg}), {})
 
     for value in (1, 2):  # two runs of a camera source: both start at frame 0
         sink = MaskSink(tmp_path)
