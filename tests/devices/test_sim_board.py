@@ -28,7 +28,10 @@ from deploy.flash import InstallOptions, flash, rollback, status, stop
 from deploy.remote_bench import remote_bench
 from deploy.ssh import Target
 
-pytestmark = pytest.mark.qemu
+# The first test's setup builds the root on a fresh cache (debootstrap under qemu: more than 10 min on 2 loaded
+# cores), trains and exports the detector and makes the first flash (its apt step ~10 min): far past the
+# default 600 s per test. The build and flash steps keep their own timeouts (deploy.sim, deploy.flash).
+pytestmark = [pytest.mark.qemu, pytest.mark.timeout(7200)]
 
 CLIP = "traffic_frames.mp4"  # 20 frames, 960x540
 FRAMES = 20
