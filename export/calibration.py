@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from edge.preprocess import resize_frame, to_input_tensor
@@ -15,11 +14,15 @@ from .run_folder import Run
 
 
 def read_bgr(path: str | Path) -> np.ndarray:
-    """An image file as the BGR uint8 frame a camera would give the runtime."""
-    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if frame is None:
-        raise CalibrationError(f"{path}: cannot read the image (missing, or not an image OpenCV can decode)")
-    return frame
+    """An image file as the BGR uint8 frame a camera would give the runtime (train.tasks.read_bgr, its error as
+    a CalibrationError)."""
+    from train.image_io import ImageReadError
+    from train.tasks import read_bgr as read
+
+    try:
+        return read(path)
+    except ImageReadError as exc:
+        raise CalibrationError(str(exc)) from None
 
 
 def preprocess(frame_bgr: np.ndarray, input_spec: dict) -> np.ndarray:

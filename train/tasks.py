@@ -47,11 +47,6 @@ class Metric:
     min_labels: int = 0  # shown only for models with more classes than this (top-5 of a 5-class model is 100 %)
     brief: bool = True  # on one-line summaries (export's lines, int8 - float32); all metrics are in the tables
 
-    def show(self, value: float | None) -> str:
-        if value is None:
-            return "n/a"
-        return f"{100 * value:.2f}" if self.percent else f"{value:.2f}"
-
     def difference(self, value: float) -> float:
         """A difference of this metric in the unit tables show it in (points or its own unit)."""
         return 100 * value if self.percent else value

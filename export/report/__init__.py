@@ -1,9 +1,9 @@
 """``python -m export report RUN``: every variant in RUN/export scored on the device runtime, side by side.
 
 Each ``*.tflite`` in the export folder is scored with ``export.evaluate`` (edge Engine + the task's adapter +
-its registry entry's scorer, the code the device runs) on the run's validation split, for every task, measured (size, gzip size, zero weights,
-invoke latency p50/p90 at 1 and N threads, op coverage of every target) and written as report.md, report.csv,
-report.json and report.png beside the models.
+its registry entry's scorer, the code the device runs) on the run's validation split, for every task;
+measured (size, gzip size, zero weights, invoke latency p50/p90 at 1 and N threads, op coverage of every
+target); and written as report.md, report.csv, report.json and report.png beside the models.
 """
 
 from __future__ import annotations
