@@ -219,9 +219,9 @@ class ModelChain:
                 continue
             if isinstance(result, list):
                 for r in result:
-                    image = stage.adapter.render(image, r["result"])
+                    image = stage.adapter.render(image, r["result"], stage.spec.options)
             else:
-                image = stage.adapter.render(image, result)
+                image = stage.adapter.render(image, result, stage.spec.options)
         if out.tracking is not None:
             image = self.tracking.render(image if image is not out.image else image.copy(), out.tracking)
         return image

@@ -101,7 +101,7 @@ def synchronous_loop(chain, clip: str, out: Path, n: int) -> dict:
         if not ok:
             break
         result, _ = stage.engine.run_frame(frame, stage.adapter, stage.spec.options)
-        image = stage.adapter.render(frame, result)
+        image = stage.adapter.render(frame, result, stage.spec.options)
         if writer is None:
             writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, image.shape[1::-1])
         writer.write(image)

@@ -41,7 +41,7 @@ def draw_detections(frame_bgr: np.ndarray, dets: Detections, thickness: int | No
     if skeleton:
         from .tasks.pose import Poses, draw_skeletons
 
-        out = draw_skeletons(out, Poses(dets.keypoints, dets.scores, None, KEYPOINT_CONF))
+        out = draw_skeletons(out, Poses(dets.keypoints, dets.scores, None), KEYPOINT_CONF)
     h, w = out.shape[:2]
     t = thickness or max(1, round(min(h, w) / 300))
     scale = max(0.4, min(h, w) / 900)

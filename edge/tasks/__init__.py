@@ -28,8 +28,10 @@ class TaskAdapter(Protocol):
     def to_json(self, result: Any) -> dict:
         """The task's keys of a JSON line, e.g. ``{"detections": [...]}``."""
 
-    def render(self, frame_bgr: np.ndarray, result: Any) -> np.ndarray:
-        """Draw the result onto a copy of the frame and return it."""
+    def render(self, frame_bgr: np.ndarray, result: Any, options: dict | None = None) -> np.ndarray:
+        """Draw the result onto a copy of the frame and return it. How it is drawn (the segmentation view, the
+        keypoint score below which a joint is not drawn) comes from the stage's ``options``, never from the
+        result: a result is what the model found, the same for every sink and metric."""
 
 
 _ADAPTERS: dict[str, str] = {

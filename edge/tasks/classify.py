@@ -113,7 +113,7 @@ class ClassifyAdapter:
             for i, s, name in zip(result.class_ids, result.scores, result.names)
         ]}
 
-    def render(self, frame_bgr: np.ndarray, result: Classifications) -> np.ndarray:
+    def render(self, frame_bgr: np.ndarray, result: Classifications, options: dict | None = None) -> np.ndarray:
         out = frame_bgr.copy()
         scale = max(0.4, min(out.shape[:2]) / 600)
         line = int(round(22 * scale / 0.6))

@@ -119,7 +119,7 @@ class DetectAdapter:
             out.append(entry)
         return {"detections": out}
 
-    def render(self, frame_bgr: np.ndarray, result: Detections) -> np.ndarray:
+    def render(self, frame_bgr: np.ndarray, result: Detections, options: dict | None = None) -> np.ndarray:
         from ..render import draw_detections
 
         return draw_detections(frame_bgr, result)

@@ -131,7 +131,7 @@ class EnhanceAdapter:
         return {"enhance": {"mean_in": round(result.mean_in, 4), "mean_out": round(result.mean_out, 4),
                             "applied": bool(result.applied)}}
 
-    def render(self, frame_bgr: np.ndarray, result: Enhanced) -> np.ndarray:
+    def render(self, frame_bgr: np.ndarray, result: Enhanced, options: dict | None = None) -> np.ndarray:
         """The enhanced frame itself, full resolution, with nothing drawn on it (what file:// sinks save)."""
         return result.image.copy()
 

@@ -205,7 +205,7 @@ class LandmarksAdapter:
                             "height": round(r.height, 1), "rotation": round(r.rotation, 4)}
         return {"landmarks": body}
 
-    def render(self, frame_bgr: np.ndarray, result: Landmarks) -> np.ndarray:
+    def render(self, frame_bgr: np.ndarray, result: Landmarks, options: dict | None = None) -> np.ndarray:
         return draw_landmarks(frame_bgr, result)
 
 

@@ -42,7 +42,6 @@ class Poses:
     keypoints: np.ndarray  # (N, 17, 3) float32: x, y in original-frame pixels, score 0..1
     scores: np.ndarray  # (N,) float32
     boxes: np.ndarray | None = None  # (N, 4) xyxy frame pixels when the model (or a detector) gives boxes
-    keypoint_threshold: float = 0.2  # the score below which a keypoint is not drawn
 
     def __post_init__(self) -> None:
         self.keypoints = np.asarray(self.keypoints, dtype=np.float32).reshape(-1, NUM_KEYPOINTS, 3)
@@ -128,7 +127,7 @@ def decode(outputs, info, transform: Transform, options: dict) -> Poses:
     else:
         raise MetadataError(f"{info.path}: unknown pose decode kind {kind!r}; expected movenet_single, "
                             f"heatmaps_offsets or posenet")
-    return Poses(keypoints_to_frame(kps, transform), scores, None, float(opts["keypoint_score"]))
+    return Poses(keypoints_to_frame(kps, transform), scores, None)
 
 
 class PoseAdapter:
@@ -153,8 +152,9 @@ class PoseAdapter:
             })
         return {"poses": poses}
 
-    def render(self, frame_bgr: np.ndarray, result: Poses) -> np.ndarray:
-        return draw_skeletons(frame_bgr, result)
+    def render(self, frame_bgr: np.ndarray, result: Poses, options: dict | None = None) -> np.ndarray:
+        threshold = (options or {}).get("keypoint_score")
+        return draw_skeletons(frame_bgr, result, DEFAULTS["keypoint_score"] if threshold is None else float(threshold))
 
 
 def _side_colour(a: int, b: int) -> tuple[int, int, int]:
@@ -166,13 +166,14 @@ def _side_colour(a: int, b: int) -> tuple[int, int, int]:
     return (0, 255, 0)
 
 
-def draw_skeletons(frame_bgr: np.ndarray, result: Poses) -> np.ndarray:
-    """Bones between keypoints scoring at least ``result.keypoint_threshold``, then the keypoints."""
+def draw_skeletons(frame_bgr: np.ndarray, result: Poses, keypoint_threshold: float = DEFAULTS["keypoint_score"]
+                   ) -> np.ndarray:
+    """Bones between keypoints scoring at least ``keypoint_threshold``, then the keypoints."""
     out = frame_bgr.copy()
     thickness = max(2, round(min(out.shape[:2]) / 200))
     for i in range(len(result)):
         kp = result.keypoints[i]
-        visible = kp[:, 2] >= result.keypoint_threshold
+        visible = kp[:, 2] >= keypoint_threshold
         for a, b in SKELETON:
             if visible[a] and visible[b]:
                 pa = (int(round(kp[a, 0])), int(round(kp[a, 1])))

@@ -26,7 +26,6 @@ class Segmentation:
     class_map: np.ndarray  # (frame_h, frame_w) int32 class index per frame pixel
     fractions: np.ndarray  # (C,) float64, share of the frame's pixels per class
     labels: tuple[str, ...] = ()
-    view: str = "overlay"  # how the user asked to see it; drawing lives in the adapter
 
     def __post_init__(self) -> None:
         self.class_map = np.asarray(self.class_map, dtype=np.int32)
@@ -121,17 +120,23 @@ def _pick_output(outputs: dict[str, np.ndarray], info) -> np.ndarray:
     return next(iter(outputs.values()))
 
 
-def decode(outputs, info, transform: Transform, options: dict) -> Segmentation:
-    """Dequantised outputs -> a class map at frame resolution (pure)."""
-    view = options.get("seg_view") or "overlay"
+def seg_view(options: dict | None) -> str:
+    """The drawing the user asked for (``--seg-view``, TOML ``seg_view``), checked by name."""
+    view = (options or {}).get("seg_view") or "overlay"
     if view not in VIEWS:
         raise ConfigError(f"--seg-view {view!r}: expected one of {', '.join(VIEWS)}")
+    return view
+
+
+def decode(outputs, info, transform: Transform, options: dict) -> Segmentation:
+    """Dequantised outputs -> a class map at frame resolution (pure)."""
+    seg_view(options)  # a wrong view is refused at the first frame, not only once something draws
     output = _pick_output(outputs, info)
     probability = info.decode.get("kind") == "probability"
     class_map = class_map_at_frame(output, transform, "probability" if probability else None)
     classes = 2 if probability else num_output_classes(output)
     fractions = class_fractions(class_map, max(classes, len(info.labels)))
-    return Segmentation(class_map, fractions, info.labels, view)
+    return Segmentation(class_map, fractions, info.labels)
 
 
 class SegmentAdapter:
@@ -149,8 +154,8 @@ class SegmentAdapter:
         classes = {result.label(cid): round(frac, 4) for cid, frac in result.present()}
         return {"segmentation": {"classes": classes}}
 
-    def render(self, frame_bgr: np.ndarray, result: Segmentation) -> np.ndarray:
-        if result.view == "side-by-side":
+    def render(self, frame_bgr: np.ndarray, result: Segmentation, options: dict | None = None) -> np.ndarray:
+        if seg_view(options) == "side-by-side":
             return render_side_by_side(frame_bgr, result)
         return render_overlay(frame_bgr, result)
 

@@ -151,7 +151,7 @@ class LevelAdapter:
     def to_json(self, result: Level) -> dict:
         return {"level": round(result.value, 4)}
 
-    def render(self, frame_bgr: np.ndarray, result: Level) -> np.ndarray:
+    def render(self, frame_bgr: np.ndarray, result: Level, options: dict | None = None) -> np.ndarray:
         out = frame_bgr.copy()
         cv2.putText(out, f"level {result.value:.2f}", (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1)
         return out

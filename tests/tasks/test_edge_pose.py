@@ -162,3 +162,17 @@ def test_json_and_renderer_on_a_hand_made_pose():
     assert drawn[50, 10].any() and not drawn[50, 97].any()
     with pytest.raises(ValueError, match="boxes"):
         Poses(kp, [0.8], boxes=np.zeros((2, 4)))
+
+
+def test_the_keypoint_threshold_is_a_rendering_option():
+    """Joints below ``keypoint_score`` are left undrawn; the result itself keeps every keypoint and its score."""
+    from edge.tasks.pose import NUM_KEYPOINTS
+
+    kp = np.zeros((1, NUM_KEYPOINTS, 3), np.float32)
+    kp[0, :, 0], kp[0, :, 1], kp[0, :, 2] = np.linspace(10, 90, NUM_KEYPOINTS), 50, 0.4
+    result = Poses(kp, [0.8])
+    frame = np.zeros((100, 100, 3), np.uint8)
+    adapter = adapter_for("pose")
+    assert (adapter.render(frame, result) != 0).any()  # default 0.2: drawn
+    assert (adapter.render(frame, result, {"keypoint_score": 0.5}) == 0).all()  # above the scores: nothing
+    assert result.keypoints[0, 0, 2] == pytest.approx(0.4)

@@ -179,3 +179,16 @@ def test_overlay_background_comes_from_the_labels_not_index_0():
     late = Segmentation(m, class_fractions(m, 3), ("road", "car", "Background"))  # background at index 2
     over = render_overlay(frame, late)
     assert (over[15, 25] == 100).all() and (over[15, 2] != 100).any()
+
+
+def test_the_view_is_a_rendering_option_not_part_of_the_result(zoo, deeplab_float):
+    """One result per frame whatever the drawing: the adapter draws it as the stage's options ask."""
+    frame = cv2.imread(str(zoo / "images/segmentation_input_rotation0.jpg"))
+    _, plain = _run(deeplab_float, frame)
+    adapter, side = _run(deeplab_float, frame, seg_view="side-by-side")
+    assert (plain.class_map == side.class_map).all() and not hasattr(side, "view")
+    h, w = frame.shape[:2]
+    assert adapter.render(frame, side).shape == (h, w, 3)
+    assert adapter.render(frame, side, {"seg_view": "side-by-side"}).shape == (h, 2 * w, 3)
+    with pytest.raises(ConfigError, match="--seg-view 'mosaic'"):
+        adapter.render(frame, side, {"seg_view": "mosaic"})
