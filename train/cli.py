@@ -11,8 +11,6 @@ from pathlib import Path
 
 from edge.schema import Field
 
-from .common_options import add_epoch_options, add_strategy_option
-
 DEFAULT_SYNTH = Path("data/synth")
 
 
@@ -25,25 +23,6 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--val", type=int, default=300, help="validation images (default 300)")
     s.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
     s.add_argument("--seed", type=int, default=0)
-    d = sub.add_parser("detect", help="train an object detector into a run folder")
-    d.add_argument("--data", type=Path, help="dataset folder, or an Ultralytics data.yaml with --format yolo "
-                                              "(layouts: docs/datasets.md; default: the synthetic set in "
-                                              "data/synth, generated when missing)")
-    d.add_argument("--format", choices=("coco", "voc", "yolo"), default="coco")
-    d.add_argument("--out", type=Path, required=True, help="run folder, e.g. runs/shapes")
-    d.add_argument("--epochs", type=int, default=16)
-    d.add_argument("--batch", type=int, default=16)
-    d.add_argument("--input-size", type=int, default=192, help="square model input, multiple of 32 in 192..640")
-    d.add_argument("--width", type=float, default=0.35, help="backbone width multiplier")
-    d.add_argument("--lr", type=float, default=8e-3)
-    d.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    d.add_argument("--vflip", type=float, default=0.0,
-                   help="probability of a vertical flip per training image, for scenes with no up or down "
-                        "(microscope slides, aerial views; default 0: never)")
-    d.add_argument("--skip-bad", action="store_true", help="drop broken annotations (counted) instead of failing")
-    d.add_argument("--seed", type=int, default=0)
-    add_epoch_options(d)
-    add_strategy_option(d)
     from .inspect import add_inspect_parser
     from .task_cli import add_task_parsers
 
@@ -59,46 +38,6 @@ def _synth(args) -> int:
     train_json, val_json = generate(SynthConfig(args.out, args.train, args.val, args.size, args.seed))
     print(f"wrote {train_json} and {val_json} in {time.time() - t0:.1f} s")
     return 0
-
-
-def _detect(args) -> int:
-    from .datasets import load_detection_data
-    from .synth import SynthConfig, generate
-
-    from .epochs import check_epoch_options
-
-    check_epoch_options(args.epochs, args.patience, args.freeze_epochs, args.weights, args.strategy == "multiworker")
-    data_dir, fmt = args.data, args.format
-    if data_dir is None:
-        data_dir, fmt = DEFAULT_SYNTH, "coco"
-        if not (data_dir / "train.json").is_file():
-            print(f"no --data given: generating the synthetic dataset in {data_dir}", flush=True)
-            generate(SynthConfig(data_dir, seed=args.seed))
-    data = load_detection_data(data_dir, fmt, skip_bad=args.skip_bad)
-    from .inspect import summarise_detection
-
-    print(summarise_detection(data).text(), flush=True)
-    if data.skipped:
-        print(f"skipped {data.skipped} bad annotation(s) (--skip-bad)", flush=True)
-    from .device import start_tensorflow
-
-    start_tensorflow()
-    from .detect import TrainConfig, train_detector  # TensorFlow loads only once the data has been read
-    from .pipeline import AugmentConfig
-
-    cfg = TrainConfig(out=args.out, epochs=args.epochs, batch=args.batch, input_size=args.input_size,
-                      width=args.width, lr=args.lr, seed=args.seed, resume=args.resume, weights=args.weights,
-                      show_progress=not args.no_progress, strategy=args.strategy, patience=args.patience,
-                      freeze_epochs=args.freeze_epochs, augment=AugmentConfig(vflip=args.vflip))
-    t0 = time.time()
-    run = train_detector(cfg, data)
-    from .distribute import is_chief_process
-
-    if not is_chief_process(args.strategy):
-        return 0
-    from .device_validation import score_saved_model
-
-    return score_saved_model(args.out, run["metrics"], time.time() - t0, len(run.get("labels", [])))
 
 
 def _weights_check(spec) -> str | None:
@@ -153,7 +92,7 @@ def main(argv=None) -> int:
     from edge.schema import check_args
 
     from .run_folder import removed_on_failure
-    from .task_cli import fit_tasks, run_task
+    from .task_cli import run_task
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -167,7 +106,7 @@ def main(argv=None) -> int:
 
             return run_inspect(args)
         with removed_on_failure(args.out, args.resume, say=lambda text: print(text, file=sys.stderr)):
-            return run_task(args) if args.command in fit_tasks() else _detect(args)
+            return run_task(args)
     except (ValueError, EdgeError) as exc:  # AnnotationError, ModelConfigError, TrainConfigError, RunFolderError
         print(f"error: {exc}", file=sys.stderr)
         return 2

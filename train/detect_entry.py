@@ -1,4 +1,5 @@
-"""Detection's registry entry (train/tasks.py): its metrics, the run's data for export, its scorer through edge."""
+"""Detection's registry entry (train/tasks.py): its options and training spec, metrics, the run's data for
+export, its scorer through edge."""
 
 from __future__ import annotations
 
@@ -51,4 +52,56 @@ def score(engine, adapter, data: TaskData, items: list) -> dict:
     return mean_average_precision(truths, predictions).as_dict()
 
 
-TASK = HostTask("detect", (Metric("map50", "mAP@0.5"), Metric("map50_95", "mAP@0.5:0.95")), load, score)
+def add_parser(sub, common):
+    """``python -m train detect``: its options as they have always been (``common`` is not used: detection's
+    --input-size help, its defaults and its lack of --synth-train/--synth-val are its own)."""
+    from .common_options import add_epoch_options, add_strategy_option
+
+    d = sub.add_parser("detect", help="train an object detector into a run folder")
+    d.add_argument("--data", type=Path, help="dataset folder, or an Ultralytics data.yaml with --format yolo "
+                                              "(layouts: docs/datasets.md; default: the synthetic set in "
+                                              "data/synth, generated when missing)")
+    d.add_argument("--format", choices=("coco", "voc", "yolo"), default="coco")
+    d.add_argument("--out", type=Path, required=True, help="run folder, e.g. runs/shapes")
+    d.add_argument("--epochs", type=int, default=16)
+    d.add_argument("--batch", type=int, default=16)
+    d.add_argument("--input-size", type=int, default=192, help="square model input, multiple of 32 in 192..640")
+    d.add_argument("--width", type=float, default=0.35, help="backbone width multiplier")
+    d.add_argument("--lr", type=float, default=8e-3)
+    d.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    d.add_argument("--vflip", type=float, default=0.0,
+                   help="probability of a vertical flip per training image, for scenes with no up or down "
+                        "(microscope slides, aerial views; default 0: never)")
+    d.add_argument("--skip-bad", action="store_true", help="drop broken annotations (counted) instead of failing")
+    d.add_argument("--seed", type=int, default=0)
+    add_epoch_options(d)
+    add_strategy_option(d)
+    return d
+
+
+def trainer(args):
+    """The parsed command line -> the training spec train/task_fit.py fits (train/detect.py::DetectionTask)."""
+    from .datasets import load_detection_data
+    from .inspect import summarise_detection
+    from .synth import SynthConfig, generate
+    from .task_cli import SYNTH_ROOT
+
+    data_dir, fmt = args.data, args.format
+    if data_dir is None:
+        data_dir, fmt = SYNTH_ROOT / "synth", "coco"
+        if not (data_dir / "train.json").is_file():
+            print(f"no --data given: generating the synthetic dataset in {data_dir}", flush=True)
+            generate(SynthConfig(data_dir, seed=args.seed))
+    data = load_detection_data(data_dir, fmt, skip_bad=args.skip_bad)
+    print(summarise_detection(data).text(), flush=True)
+    if data.skipped:
+        print(f"skipped {data.skipped} bad annotation(s) (--skip-bad)", flush=True)
+    from .detect import TrainConfig, detection_spec
+    from .pipeline import AugmentConfig
+
+    return detection_spec(TrainConfig(out=args.out, batch=args.batch, input_size=args.input_size, width=args.width,
+                                      seed=args.seed, augment=AugmentConfig(vflip=args.vflip)), data)
+
+
+TASK = HostTask("detect", (Metric("map50", "mAP@0.5"), Metric("map50_95", "mAP@0.5:0.95")), load, score,
+                add_parser=add_parser, trainer=trainer)

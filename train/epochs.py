@@ -1,4 +1,4 @@
-"""What both training loops (train/detect.py, train/task_fit.py) do around an epoch, in one place:
+"""What the training loop (train/task_fit.py) does around an epoch, kept apart from it:
 the best-epoch choice and early stopping, the freeze-then-unfreeze schedule, and the progress output.
 
 Kept free of TensorFlow at import time (the device check runs before TensorFlow loads).

@@ -43,24 +43,18 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def build_run_json(*, name: str, labels, model_json: dict, num_anchors: int, data: dict,
-                   metrics: dict | None = None, created: str | None = None) -> dict:
-    """The run.json dict for a detection run; ``model_json`` is DetectorConfig.to_json()."""
-    size = int(model_json["input_size"])
-    labels = list(labels)
-    return {
-        "format": RUN_FORMAT, "version": RUN_VERSION,
-        "name": name, "task": "detect", "created": created or utc_now(),
-        "labels": labels,
-        "input": {"width": size, "height": size, "channels": 3, "color": "RGB", "resize": "stretch",
-                  "mean": list(INPUT_MEAN), "std": list(INPUT_STD)},
-        "model": model_json,
-        "outputs": [{"name": "detections", "role": "raw_boxes_scores", "shape": [1, num_anchors, 4 + len(labels)]}],
-        "decode": {"kind": "raw_boxes_scores", "layout": "anchors_first", "box_format": "cxcywh",
-                   "box_units": "normalized", "score_activation": "none"},
-        "data": data,
-        "metrics": metrics or {},
-    }
+RUN_FIELDS = ("labels", "input", "model", "outputs", "decode", "data")  # what a task's spec provides
+
+
+def build_run_json(*, name: str, task: str, fields: dict, metrics: dict | None = None,
+                   created: str | None = None) -> dict:
+    """The run.json dict of any task (the one writer): the common header, the task's ``fields`` (its spec's
+    run_fields(): RUN_FIELDS and any of its own, e.g. detection's ``augment``), then the metrics."""
+    missing = [k for k in RUN_FIELDS if k not in fields]
+    if missing:
+        raise RunFolderError(f"task {task!r} did not provide run.json field(s) {missing}")
+    return {"format": RUN_FORMAT, "version": RUN_VERSION, "name": name, "task": task,
+            "created": created or utc_now(), **fields, "metrics": dict(metrics or {})}
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:

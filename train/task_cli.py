@@ -1,5 +1,5 @@
-"""``python -m train TASK`` for every registered task that train/task_fit.py trains (pose, segment, enhance,
-classify, and any task added to train/tasks.py): the options they share, and what runs them.
+"""``python -m train TASK`` for every registered task (detect, pose, segment, enhance, classify, and any task
+added to train/tasks.py), all trained by train/task_fit.py::fit: the options they share, and what runs them.
 
 Each task's own options and the code that turns them into its training spec live in its registry entry
 (``train/<task>/entry.py``: ``add_parser(subparsers, common)``, ``trainer(args)``). ``add_task_parsers`` adds
@@ -38,13 +38,13 @@ def _common(p: argparse.ArgumentParser, epochs: int, batch: int, size: int | Non
 
 
 def add_task_parsers(sub) -> None:
-    """One sub-command per registered task trained by train/task_fit.py (its entry's ``add_parser``)."""
+    """One sub-command per registered task with a trainer (its entry's ``add_parser``)."""
     for name in fit_tasks():
         tasks.get(name).add_parser(sub, _common)
 
 
 def fit_tasks() -> tuple[str, ...]:
-    """The registered tasks that train/task_fit.py trains (detection has its own loop, train/detect.py)."""
+    """The registered tasks that ``python -m train`` trains (those whose entry has a trainer: all of ours)."""
     return tuple(n for n in tasks.names() if tasks.get(n).trainer is not None)
 
 

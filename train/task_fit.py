@@ -1,9 +1,10 @@
-"""The training loop shared by pose, segment, enhance and classify: one place for epochs, checkpoints, resume,
-history and the run folder (docs/contracts.md §1).
+"""The one training loop, for every task (detect, pose, segment, enhance, classify and any registered task):
+one place for epochs, checkpoints, resume, mixed precision, history and the run folder (docs/contracts.md §1).
 
-A task hands in a ``TaskSpec``: its training model, a loss over (batch, model outputs), a batch iterator,
-an evaluation on its validation set, the inference model that goes into ``model.keras``, and the task's
-part of run.json (labels, input, model, outputs, decode, data). Everything else is here.
+A task hands in a ``TaskSpec``: its training model, a loss over (batch, model outputs), its batches (numpy
+batches, or a tf.data pipeline), an evaluation on its validation set, the inference model that goes into
+``model.keras``, and the task's part of run.json (labels, input, model, outputs, decode, data, and any field of
+its own). Optionally its optimizer and a fixed number of steps per epoch. Everything else is here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
@@ -21,7 +23,7 @@ import tf_keras as keras
 
 from .distribute import CheckpointFolder, pick_distribution
 from .epochs import BestEpoch, Progress, check_epoch_options, epoch_line, headline_metric, shown_metrics
-from .run_folder import (INPUT_MEAN, INPUT_STD, RUN_FORMAT, RUN_VERSION, RunPaths, append_history, read_history,
+from .run_folder import (INPUT_MEAN, INPUT_STD, RunPaths, append_history, build_run_json, read_history,
                          truncate_history, utc_now, write_json_atomic)
 from .transfer import BestWeights, load_initial_weights, train_phases
 
@@ -29,7 +31,11 @@ log = logging.getLogger("train.tasks")
 
 
 class TaskConfigError(ValueError):
-    """A training option of a task is invalid; the message names the option and what is expected."""
+    """A training option of a task is invalid or conflicts with the run folder; the message names the option."""
+
+
+PRECISIONS = ("auto", "float32", "mixed")
+RESUME_FIELDS = ("labels", "input", "model")  # run.json fields a --resume must not change
 
 
 @dataclass
@@ -41,45 +47,63 @@ class FitConfig:
     resume: bool = False
     seed: int = 0
     name: str = ""
-    bn_momentum: float = 0.9
+    bn_momentum: float = 0.9  # BatchNormalization momentum is lowered to this when higher
     strategy: str = "auto"  # train/distribute.py: auto, default, mirrored or multiworker
     patience: int = 0  # stop after this many epochs without a better headline metric (0: never)
     weights: str | None = None  # initial weights (train/transfer.py)
     freeze_epochs: int = 0  # with weights: backbone frozen for this many epochs first
     show_progress: bool = True  # a bar on a terminal; one line per epoch always
     width: float | None = None  # the backbone width, named in a weights-mismatch message
+    # "auto": mixed float16 where train/distribute.py::pick_distribution finds a GPU; "float32"; "mixed" forces it
+    # (on a CPU too: slow, but it is how the tests check the mixed path). model.keras is float32 either way.
+    precision: str = "auto"
 
     def validate(self) -> "FitConfig":
         if int(self.epochs) < 1:
             raise TaskConfigError(f"--epochs {self.epochs}: expected at least 1")
         if int(self.batch_size) < 1:
             raise TaskConfigError(f"--batch {self.batch_size}: expected at least 1")
-        if not float(self.learning_rate) > 0:
-            raise TaskConfigError(f"--lr {self.learning_rate}: expected a positive number")
+        if not float(self.learning_rate) >= 0:  # the command line asks > 0; 0 (weights never move) is for tests
+            raise TaskConfigError(f"--lr {self.learning_rate}: expected a number >= 0")
+        if self.precision not in PRECISIONS:
+            raise TaskConfigError(f"precision {self.precision!r}: expected one of {', '.join(PRECISIONS)}")
         check_epoch_options(int(self.epochs), int(self.patience), int(self.freeze_epochs), self.weights,
                             self.strategy == "multiworker")
         self.out = Path(self.out)
-        self.name = self.name or self.out.name
+        self.name = self.name or self.out.resolve().name
         return self
 
 
 class TaskSpec(Protocol):
+    """What a task hands to ``fit``. Optional, looked up with getattr:
+
+    - ``optimizer(cfg: FitConfig) -> keras optimizer``: the task's own (detection: AdamW with a warmup-cosine
+      schedule); without it, Adam at cfg.learning_rate, decayed by ``learning_rate_schedule(base, epochs)``
+      when the task has one, clipped to a global norm of 10. Under mixed precision fit wraps it in a
+      LossScaleOptimizer.
+    - ``steps_per_epoch: int``: exactly this many batches per epoch (needed when ``batches`` repeats; under
+      multi-worker training it keeps every worker's collective steps in step).
+    """
+
     task: str
 
-    def build(self) -> keras.Model: ...
+    def build(self) -> keras.Model:
+        """The training model, built under the current Keras dtype policy (mixed_float16 or float32); fit calls it
+        again under float32 for the model it saves, so it must build the same layers every time."""
 
-    def batches(self, epoch: int) -> Iterable[tuple[Any, Any]]:
-        """One epoch of (inputs, targets) numpy batches, shuffled deterministically by epoch."""
+    def batches(self, epoch: int) -> Iterable[tuple[Any, Any]] | tf.data.Dataset:
+        """One epoch of (inputs, targets): numpy batches shuffled deterministically by epoch, or a tf.data
+        dataset of global batches (detection's train/pipeline.py) that fit distributes over the replicas."""
 
     def loss(self, targets, outputs, model: keras.Model) -> dict[str, tf.Tensor]:
-        """{"loss": total, ...parts}; called inside tf.function."""
+        """{"loss": total, ...parts}; called inside tf.function with the outputs cast to float32."""
 
     def evaluate(self, model: keras.Model) -> dict[str, float]: ...
 
     def inference_model(self, model: keras.Model) -> keras.Model: ...
 
     def run_fields(self) -> dict:
-        """labels, input, model, outputs, decode and data of run.json."""
+        """labels, input, model, outputs, decode and data of run.json (and any field of the task's own)."""
 
 
 def input_spec(width: int, height: int) -> dict:
@@ -95,23 +119,11 @@ def output_entry(model: keras.Model, name: str, role: str) -> dict:
     raise TaskConfigError(f"inference model has no output named {name!r}; it has {model.output_names}")
 
 
-def build_task_run_json(name: str, task: str, fields: dict, metrics: dict, created: str | None = None) -> dict:
-    missing = [k for k in ("labels", "input", "model", "outputs", "decode", "data") if k not in fields]
-    if missing:
-        raise TaskConfigError(f"task {task!r} did not provide run.json field(s) {missing}")
-    return {"format": RUN_FORMAT, "version": RUN_VERSION, "name": name, "task": task,
-            "created": created or utc_now(), **fields, "metrics": metrics}
-
-
 @dataclass
 class FitResult:
     paths: RunPaths
     metrics: dict
     history: list[dict] = field(default_factory=list)
-
-
-def _to_tensors(tree):
-    return tf.nest.map_structure(lambda a: tf.convert_to_tensor(a), tree)
 
 
 def _dataset(spec: TaskSpec, epoch: int) -> tf.data.Dataset:
@@ -127,57 +139,134 @@ def _dataset(spec: TaskSpec, epoch: int) -> tf.data.Dataset:
     return ds.with_options(options)
 
 
+def _float32_build(spec: TaskSpec) -> keras.Model:
+    """``spec.build()`` under the float32 policy (the policy in force before is put back)."""
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        return spec.build()
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
 def _from_checkpoint(spec: TaskSpec, checkpoint: str) -> keras.Model:
-    """Multi-worker chief: the trained model in plain variables, read back from the checkpoint every worker
-    just saved (reading the distributed variables would be a collective step the others never join)."""
+    """Multi-worker chief: the trained model in plain float32 variables, read back from the checkpoint every
+    worker just saved (reading the distributed variables would be a collective step the others never join)."""
     with tf.distribute.get_strategy().scope():
-        copy = spec.build()
+        copy = _float32_build(spec)
     tf.train.Checkpoint(model=copy).restore(checkpoint).expect_partial()
     return copy
 
 
-def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None = None) -> FitResult:
-    """Train ``spec`` for cfg.epochs (float32), one checkpoint per epoch, and write the run folder.
+def _float32_copy(spec: TaskSpec, model: keras.Model, mixed: bool) -> keras.Model:
+    """The model to save: float32 everywhere, even when it trained under mixed precision (whose variables are
+    float32 already; only the layers' compute dtype differs)."""
+    if not mixed:
+        return model
+    clean = _float32_build(spec)
+    clean.set_weights(model.get_weights())
+    return clean
 
+
+def _use_mixed(precision: str, gpu: bool) -> bool:
+    return precision == "mixed" or (precision == "auto" and gpu)
+
+
+def _as_float32(tree):
+    return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32) if t.dtype.is_floating else t, tree)
+
+
+def _default_optimizer(spec: TaskSpec, cfg: FitConfig):
+    """Adam at cfg.learning_rate, decayed by the task's ``learning_rate_schedule(base, epochs)`` when it has one."""
+    schedule = getattr(spec, "learning_rate_schedule", None)
+    lr = schedule(cfg.learning_rate, cfg.epochs) if schedule else cfg.learning_rate
+    return keras.optimizers.Adam(lr, global_clipnorm=10.0)
+
+
+def _leaves(tree, prefix: str = "") -> dict:
+    if isinstance(tree, dict):
+        out = {}
+        for k, v in tree.items():
+            out.update(_leaves(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: tree}
+
+
+def check_resume_fields(run_json: Path, fields: dict) -> None:
+    """A --resume must train the same model on the same labels: run.json's labels, input and model against what
+    the task would write now; the message names every field that differs."""
+    try:
+        stored = json.loads(run_json.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TaskConfigError(f"--resume: cannot read {run_json} ({exc})") from exc
+    asked = json.loads(json.dumps({k: fields.get(k) for k in RESUME_FIELDS}))  # tuples as JSON stores them
+    had, want = _leaves({k: stored.get(k) for k in RESUME_FIELDS}), _leaves(asked)
+    missing = object()
+    diff = [(k, had.get(k, missing), want.get(k, missing)) for k in dict.fromkeys([*had, *want])
+            if had.get(k, missing) != want.get(k, missing)]
+    if diff:
+        show = lambda v: "nothing" if v is missing else repr(v)  # noqa: E731
+        detail = "; ".join(f"{k}: run has {show(a)}, asked {show(b)}" for k, a, b in diff)
+        raise TaskConfigError(f"--resume {run_json.parent}: options differ from the interrupted run ({detail})")
+
+
+def _prepare_folder(spec: TaskSpec, cfg: FitConfig, chief: bool) -> RunPaths:
+    paths = RunPaths(Path(cfg.out).resolve())
+    if not chief:  # multi-worker: the chief checks and owns the folder; this worker writes nowhere in it
+        return paths
+    if cfg.resume:
+        if not tf.train.latest_checkpoint(str(paths.checkpoints)):
+            raise TaskConfigError(f"--resume: {paths.checkpoints} holds no checkpoint to continue from")
+        if paths.run_json.is_file():
+            check_resume_fields(paths.run_json, spec.run_fields())
+    elif paths.root.exists() and any(paths.root.iterdir()):
+        raise TaskConfigError(f"--out {paths.root} already holds a run; pass --resume to continue it "
+                              "or choose another folder")
+    paths.checkpoints.mkdir(parents=True, exist_ok=True)
+    return paths
+
+
+def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None = None) -> FitResult:
+    """Train ``spec`` for cfg.epochs, one checkpoint per epoch, and write the run folder.
+
+    Mixed precision (cfg.precision): the model trains under the mixed_float16 policy with a LossScaleOptimizer,
+    its losses in float32; model.keras and the best weights are a float32 build of the same task.
     Under multi-worker training only the chief writes the run folder (train/distribute.py); the others
     return a FitResult with the final metrics left empty.
     """
     cfg.validate()
     dist = pick_distribution(cfg.strategy)  # first: multi-worker must start before TensorFlow runs anything
     strategy, chief = dist.strategy, dist.is_chief
-    log.info("strategy %s: %d replica(s), chief %s", dist.kind, strategy.num_replicas_in_sync, chief)
-    paths = RunPaths(Path(cfg.out).resolve())
-    if chief:
-        if cfg.resume:
-            if not tf.train.latest_checkpoint(str(paths.checkpoints)):
-                raise TaskConfigError(f"--resume: {paths.checkpoints} holds no checkpoint to continue from")
-        elif paths.root.exists() and any(paths.root.iterdir()):
-            raise TaskConfigError(f"--out {paths.root} already holds a run; pass --resume to continue it "
-                                  "or choose another folder")
-        paths.checkpoints.mkdir(parents=True, exist_ok=True)
+    mixed = _use_mixed(cfg.precision, dist.mixed_precision)
+    log.info("strategy %s: %d replica(s), chief %s%s", dist.kind, strategy.num_replicas_in_sync, chief,
+             ", mixed precision" if mixed else "")
+    paths = _prepare_folder(spec, cfg, chief)
     keras.utils.set_random_seed(cfg.seed)
-    keras.mixed_precision.set_global_policy("float32")
-    with strategy.scope():
-        model = spec.build()
-        if cfg.weights and not cfg.resume:
-            log.info("%s", load_initial_weights(model, cfg.weights, cfg.width))
-        for layer in model.layers:  # short runs: BN statistics must follow the weights (backbone uses 0.999)
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.momentum = min(float(layer.momentum), cfg.bn_momentum)
-        # a task may decay the rate over the run (opt-in: ``learning_rate_schedule(base, epochs)``)
-        schedule = getattr(spec, "learning_rate_schedule", None)
-        lr = schedule(cfg.learning_rate, cfg.epochs) if schedule else cfg.learning_rate
-        optimizer = keras.optimizers.Adam(lr, global_clipnorm=10.0)
-        epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
-    folder = CheckpointFolder(paths.checkpoints, chief)
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
+    folder = None
     try:
-        return _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_epoch)
+        with strategy.scope():
+            model = spec.build()
+            if cfg.weights and not cfg.resume:
+                log.info("%s", load_initial_weights(model, cfg.weights, cfg.width))
+            for layer in model.layers:  # short runs: BN statistics must follow the weights (backbone uses 0.999)
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.momentum = min(float(layer.momentum), cfg.bn_momentum)
+            make_optimizer = getattr(spec, "optimizer", None)
+            optimizer = make_optimizer(cfg) if make_optimizer else _default_optimizer(spec, cfg)
+            if mixed:
+                optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+            epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+            ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
+        folder = CheckpointFolder(paths.checkpoints, chief)
+        return _fit(spec, cfg, dist, mixed, paths, model, optimizer, epoch_var, ckpt, folder, on_epoch)
     finally:
-        folder.cleanup()
+        if folder is not None:
+            folder.cleanup()
+        keras.mixed_precision.set_global_policy("float32")
 
 
-def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_epoch) -> FitResult:
+def _fit(spec, cfg, dist, mixed, paths, model, optimizer, epoch_var, ckpt, folder, on_epoch) -> FitResult:
     strategy, chief = dist.strategy, dist.is_chief
     manager = tf.train.CheckpointManager(ckpt, str(folder.path), max_to_keep=3)
     created = None
@@ -198,15 +287,22 @@ def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_e
         log.info("resumed %s after epoch %d", latest, int(epoch_var.numpy()))
     created = created or utc_now()
     replicas = strategy.num_replicas_in_sync
+    steps = getattr(spec, "steps_per_epoch", None)
 
     def replica_step(x, y):
         with tf.GradientTape() as tape:
-            out = model(x, training=True)
+            out = _as_float32(model(x, training=True))  # mixed precision: the losses are computed in float32
             parts = spec.loss(y, out, model)
-            total = parts["loss"] + tf.add_n(model.losses) if model.losses else parts["loss"]
+            total = parts["loss"]
+            if model.losses:  # the layers' regularisation losses
+                total = total + tf.add_n([tf.cast(r, tf.float32) for r in model.losses])
             # each replica's loss is a mean over its slice; gradients are summed over the replicas.
             scaled = total / replicas  # inside the tape, or the gradient is None
+            if mixed:
+                scaled = optimizer.get_scaled_loss(scaled)
         grads = tape.gradient(scaled, model.trainable_variables)
+        if mixed:
+            grads = optimizer.get_unscaled_gradients(grads)
         optimizer.apply_gradients([(g, v) for g, v in zip(grads, model.trainable_variables) if g is not None])
         return parts
 
@@ -216,6 +312,19 @@ def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_e
             parts = strategy.run(replica_step, args=(x, y))
             return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in parts.items()}
         return step
+
+    distributed: list = [None, None]  # (the task's tf.data dataset, its distributed form), made once
+
+    def epoch_batches(epoch: int):
+        source = spec.batches(epoch)
+        if isinstance(source, tf.data.Dataset):  # global batches: the strategy splits them over the replicas
+            if distributed[0] is not source:
+                distributed[:] = [source, strategy.experimental_distribute_dataset(source)]
+            source = distributed[1]
+        elif replicas > 1:  # plain numpy on one replica: reader errors surface unwrapped
+            source = strategy.experimental_distribute_dataset(_dataset(spec, epoch))
+        # exactly `steps` steps on every worker when the task says how many, so the collectives stay in step
+        return islice(iter(source), steps) if steps else source
 
     phases = train_phases(model, optimizer, strategy, cfg.freeze_epochs, make_step)
     metrics: dict = {}
@@ -228,13 +337,11 @@ def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_e
         t0 = time.time()
         sums: dict[str, float] = {}
         n = 0
-        batches = (spec.batches(epoch) if replicas == 1  # plain numpy: reader errors surface unwrapped
-                   else strategy.experimental_distribute_dataset(_dataset(spec, epoch)))
-        for x, y in progress.bar(batches, epoch + 1, cfg.epochs):
+        for x, y in progress.bar(epoch_batches(epoch), epoch + 1, cfg.epochs, total=steps):
             for k, v in step(x, y).items():
                 sums[k] = sums.get(k, 0.0) + float(v)
             n += 1
-            progress.postfix(loss=sums["loss"] / n)
+            progress.postfix(**{k: v / n for k, v in sums.items()})
         train_s = time.time() - t0
         last_epoch = epoch + 1
         epoch_var.assign(epoch + 1)
@@ -260,8 +367,9 @@ def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_e
     if not chief:
         return FitResult(paths, {}, [])
     final = (_from_checkpoint(spec, tf.train.latest_checkpoint(str(paths.checkpoints))) if dist.multiworker
-             else model)
+             else _float32_copy(spec, model, mixed))
     keeper.restore_into(final)  # model.keras is the best epoch's model; checkpoints/ keeps the last
+    keras.mixed_precision.set_global_policy("float32")  # the inference model's own layers too
     if not best.epoch:  # resumed a finished run with no history: score what is there
         metrics = {k: round(float(v), 5) for k, v in spec.evaluate(final).items()}
         best.update(last_epoch, metrics)
@@ -276,7 +384,8 @@ def _fit(spec, cfg, dist, paths, model, optimizer, epoch_var, ckpt, folder, on_e
 
 def _run_json(cfg, spec, best: BestEpoch, last_metrics: dict, created, last_epoch: int, stopped: bool) -> dict:
     """run.json: ``metrics`` are the saved (best) epoch's, ``metrics_last`` the last epoch's, ``best`` says which."""
-    run = build_task_run_json(cfg.name, spec.task, spec.run_fields(), best.history, created)
+    run = build_run_json(name=cfg.name, task=spec.task, fields=spec.run_fields(), metrics=best.history,
+                         created=created)
     run["metrics_last"] = last_metrics
     run["best"] = best.to_json(last_epoch, stopped)
     return run

@@ -1,5 +1,5 @@
 """The host's task registry: one entry per task, where export, its report, the run's validation figure, the
-training loops' best-epoch choice and the demo look a task up instead of keeping tables of their own.
+training loop's best-epoch choice and the demo look a task up instead of keeping tables of their own.
 
 An entry (``HostTask``) says how ``python -m train NAME`` parses its options and builds what is trained, what
 a task is judged by (its ``Metric`` list, the headline first), which data a
@@ -77,7 +77,7 @@ class HostTask:
     labelled: bool = True  # False: the model has no classes (enhancement)
     # ``python -m train NAME``: (subparsers, common) -> its argparse parser, ``common(parser, epochs=, batch=,
     # size=, lr=)`` adding the options every task has; and the parsed args -> the spec train/task_fit.py fits
-    # (train/task_fit.py::TaskSpec). None for detection, which has its own loop (train/detect.py).
+    # (train/task_fit.py::TaskSpec). None: a task that is exported and scored but not trained here.
     add_parser: Callable[[Any, Callable], Any] | None = None
     trainer: Callable[[Any], Any] | None = None
 

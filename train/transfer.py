@@ -1,4 +1,4 @@
-"""Initial weights and the weights of the best epoch, for both training loops.
+"""Initial weights and the weights of the best epoch, for the training loop (train/task_fit.py).
 
 ``--weights`` takes:
 - a keras.applications MobileNetV2 weights file (``mobilenet_v2_weights_tf_dim_ordering_tf_kernels_<alpha>_<size>

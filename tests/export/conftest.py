@@ -56,6 +56,7 @@ def make_run(folder: Path, data: Path, seed: int = 0) -> Path:
     """Write a run folder with an untrained tiny detector built by train's own builder."""
     import tf_keras as keras
     from train.model import DetectorConfig, build_detector
+    from train.detect import detection_fields
     from train.run_folder import build_run_json
 
     keras.utils.set_random_seed(seed)
@@ -63,10 +64,9 @@ def make_run(folder: Path, data: Path, seed: int = 0) -> Path:
     model = build_detector(config, allow_small=True)
     folder.mkdir(parents=True, exist_ok=True)
     model.save(str(folder / "model.keras"))
-    run = build_run_json(name=folder.name, labels=LABELS, model_json=config.to_json(),
-                         num_anchors=config.num_anchors(),
-                         data={"format": "coco", "root": str(data), "train": str(data / "train.json"),
-                               "val": str(data / "val.json")})
+    run = build_run_json(name=folder.name, task="detect", fields=detection_fields(
+        LABELS, config.to_json(), config.num_anchors(),
+        {"format": "coco", "root": str(data), "train": str(data / "train.json"), "val": str(data / "val.json")}))
     (folder / "run.json").write_text(json.dumps(run, indent=2))
     return folder
 

@@ -57,6 +57,7 @@ def flat_dense_model():
 @pytest.fixture(scope="module")
 def dense_run(tmp_path_factory) -> Path:
     """A run whose model has a Dense layer: TF 2.21's default dynamic-range FULLY_CONNECTED is v12."""
+    from train.detect import detection_fields
     from train.run_folder import build_run_json
 
     helpers = _export_helpers()
@@ -67,10 +68,9 @@ def dense_run(tmp_path_factory) -> Path:
     folder.mkdir()
     model = flat_dense_model()
     model.save(str(folder / "model.keras"))
-    run = build_run_json(name="dense", labels=helpers.LABELS, model_json={"input_size": SIZE, "arch": "test"},
-                         num_anchors=(SIZE // 4) ** 2,
-                         data={"format": "coco", "root": str(data), "train": str(data / "train.json"),
-                               "val": str(data / "val.json")})
+    run = build_run_json(name="dense", task="detect", fields=detection_fields(
+        helpers.LABELS, {"input_size": SIZE, "arch": "test"}, (SIZE // 4) ** 2,
+        {"format": "coco", "root": str(data), "train": str(data / "train.json"), "val": str(data / "val.json")}))
     (folder / "run.json").write_text(json.dumps(run))
     return folder
 

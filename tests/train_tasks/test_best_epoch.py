@@ -151,7 +151,8 @@ def test_freeze_then_unfreeze_keeps_the_backbone_for_the_frozen_epochs(tmp_path)
 
 @pytest.mark.training
 def test_detection_keeps_its_best_epoch_too(tmp_path, monkeypatch):
-    """The detection loop (train/detect.py) shares the helper: a scripted mAP picks epoch 1, patience 1 stops."""
+    """Detection (train/detect.py's spec, trained by the same loop): a scripted mAP picks epoch 1, patience 1
+    stops."""
     from types import SimpleNamespace
 
     import train.detect as detect
