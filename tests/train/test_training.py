@@ -83,6 +83,8 @@ def test_run_folder_follows_the_contract(one_epoch, tiny_data):
     assert 0.0 <= stored["metrics"]["map50_95"] <= stored["metrics"]["map50"] <= 1.0
     rows = _history(out)
     assert [r["epoch"] for r in rows] == [1] and np.isfinite(rows[0]["loss"]) and rows[0]["box_loss"] > 0
+    assert list(rows[0]) == ["epoch", "loss", "cls_loss", "box_loss", "val_map50", "val_map50_95", "train_seconds",
+                             "seconds"]
     assert rows[0]["val_map50"] == stored["metrics"]["map50"]
 
 
