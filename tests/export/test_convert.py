@@ -148,3 +148,38 @@ def test_metadata_rejects_an_output_the_model_lacks(converted, run):
     bad = Run(path=run.path, spec={**run.spec, "outputs": [{"name": "boxes", "role": "raw_boxes_scores"}]})
     with pytest.raises(ExportError, match=r"output 'boxes' is not an output.*\['detections'\]"):
         metadata.build_metadata(bad, "float32", converted["float32"])
+
+
+def _run_tflite(model_bytes: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
+    interp = Interpreter(model_content=model_bytes)
+    runner = interp.get_signature_runner("serving_default")
+    return runner(**{next(iter(runner.get_input_details())): x})
+
+
+def test_the_serving_graph_follows_the_weights_and_keeps_every_output_name():
+    """Formats of one model share one saved serving graph; weights changed since are saved anew (never a
+    stale model), and a two-output model keeps both Keras output names as the signature's outputs."""
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(1)
+    image = keras.Input((16, 16, 3), name="pixels")
+    x = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(image)
+    heat = keras.layers.Conv2D(2, 1, name="heatmaps")(x)
+    offs = keras.layers.Conv2D(4, 1, name="offsets")(x)
+    model = keras.Model(image, [heat, offs])
+    x = np.random.default_rng(0).random((1, 16, 16, 3)).astype(np.float32)
+
+    first = convert.convert(model, FORMATS["float32"])
+    graph = convert.serving_graph(model)
+    assert convert.serving_graph(model) is graph  # the next format reuses it
+    out = _run_tflite(first, x)
+    assert set(out) == {"heatmaps", "offsets"}
+    want = dict(zip(model.output_names, (t.numpy() for t in model(x))))
+    for name in out:
+        np.testing.assert_allclose(out[name], want[name], atol=1e-5)
+
+    model.get_layer("offsets").set_weights([w + 1.0 for w in model.get_layer("offsets").get_weights()])
+    second = convert.convert(model, FORMATS["float32"])
+    assert convert.serving_graph(model) is not graph
+    np.testing.assert_allclose(_run_tflite(second, x)["offsets"], model(x)[1].numpy(), atol=1e-5)
+    assert not np.allclose(_run_tflite(second, x)["offsets"], out["offsets"])
