@@ -54,6 +54,8 @@ class ServingGraph:
 
         def serve(*inputs):
             outputs = model(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
+            if isinstance(outputs, dict):  # a model built with a dict of outputs names them itself
+                return dict(outputs)
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
             return dict(zip(names, outputs))
 

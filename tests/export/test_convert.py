@@ -167,6 +167,9 @@ def test_the_serving_graph_follows_the_weights_and_keeps_every_output_name():
     heat = keras.layers.Conv2D(2, 1, name="heatmaps")(x)
     offs = keras.layers.Conv2D(4, 1, name="offsets")(x)
     model = keras.Model(image, [heat, offs])
+    as_dict = keras.Model(image, {"heatmaps": heat, "offsets": offs})  # how our pose model names its outputs
+    assert set(_run_tflite(convert.convert(as_dict, FORMATS["float32"]), np.zeros((1, 16, 16, 3), np.float32))) == {
+        "heatmaps", "offsets"}
     x = np.random.default_rng(0).random((1, 16, 16, 3)).astype(np.float32)
 
     first = convert.convert(model, FORMATS["float32"])
