@@ -80,15 +80,32 @@ def test_coco_image_that_is_not_an_image_is_caught_by_the_reader(kind, tiny_coco
 @pytest.mark.training
 def test_skip_bad_drops_the_image_and_a_failed_run_leaves_no_folder(tiny_coco, tmp_path, run):
     """--skip-bad drops and counts the broken image; the run then fails (batch larger than the 5 images
-    left) after the run folder was made: the folder is removed, not left half-made."""
+    left) when the training spec is built, before the run folder is made: no folder is left."""
     data, victim = _copy_with(tiny_coco, tmp_path, DAMAGE["text"])
     out = tmp_path / "run"
     proc = run("train", "detect", "--data", str(data), "--out", str(out), "--epochs", "1", "--skip-bad",
                "--batch", "16", "--no-progress", timeout=300)
     assert "skipped 1 bad annotation(s) (--skip-bad)" in proc.stdout, proc.stdout + proc.stderr
     one_error(proc, "error:", ["--batch 16", "larger than the 5 training images"])
-    assert "removed the unfinished run folder" in proc.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("existed", [False, True])
+def test_a_run_failing_after_its_folder_was_made_leaves_nothing(tmp_path, existed):
+    """What a fresh run wrote before failing is removed (the folder too when the run made it); an empty
+    folder the user made beforehand stays, emptied."""
+    from train.run_folder import removed_on_failure
+
+    out, said = tmp_path / "run", []
+    if existed:
+        out.mkdir()
+    with pytest.raises(RuntimeError, match="half way"):
+        with removed_on_failure(out, resume=False, say=said.append):
+            (out / "checkpoints").mkdir(parents=True)
+            (out / "run.json").write_text("{}")
+            raise RuntimeError("failed half way")
+    assert out.exists() == existed and (not existed or not any(out.iterdir()))
+    assert said == [f"note: removed the unfinished run folder {out} (the run failed before its first checkpoint)"]
 
 
 def test_classify_folder_with_a_text_file_named_jpg_fails_at_read_time(tmp_path, run):
