@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")  # train/distribute.py
+PRECISIONS = ("auto", "float32", "mixed")  # train/task_fit.py::FitConfig.precision
 
 
 def add_strategy_option(p: argparse.ArgumentParser) -> None:
@@ -13,6 +14,9 @@ def add_strategy_option(p: argparse.ArgumentParser) -> None:
                    help="tf.distribute strategy: auto (multi-worker with TF_CONFIG, mirrored on several GPUs, "
                         "else default), default, mirrored (all GPUs, or EDGEVISION_LOGICAL_CPUS CPU devices), "
                         "multiworker (needs TF_CONFIG); see docs/training.md")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto (mixed float16 on a GPU, float32 on a CPU), float32, or mixed (forced; slow on a CPU). "
+                        "model.keras is float32 either way; --resume keeps the run's precision")
 
 
 def add_epoch_options(p: argparse.ArgumentParser) -> None:

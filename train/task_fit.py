@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from .common_options import PRECISIONS
 from .distribute import CheckpointFolder, pick_distribution
 from .epochs import BestEpoch, Progress, check_epoch_options, epoch_line, headline_metric, shown_metrics
 from .run_folder import (INPUT_MEAN, INPUT_STD, RunPaths, append_history, build_run_json, read_history,
@@ -34,7 +35,6 @@ class TaskConfigError(ValueError):
     """A training option of a task is invalid or conflicts with the run folder; the message names the option."""
 
 
-PRECISIONS = ("auto", "float32", "mixed")
 RESUME_FIELDS = ("labels", "input", "model")  # run.json fields a --resume must not change
 
 
@@ -210,7 +210,24 @@ def check_resume_fields(run_json: Path, fields: dict) -> None:
         raise TaskConfigError(f"--resume {run_json.parent}: options differ from the interrupted run ({detail})")
 
 
-def _prepare_folder(spec: TaskSpec, cfg: FitConfig, chief: bool) -> RunPaths:
+def check_resume_precision(run_json: Path, mixed: bool) -> None:
+    """A --resume keeps the interrupted run's precision: a mixed-precision checkpoint holds a loss-scale optimizer
+    whose state a float32 run would silently drop (and the other way round)."""
+    try:
+        had = json.loads(run_json.read_text()).get("precision")
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TaskConfigError(f"--resume: cannot read {run_json} ({exc})") from exc
+    now = _precision_name(mixed)
+    if had is not None and had != now:
+        raise TaskConfigError(f"--resume {run_json.parent}: the run trained in {had}, this one would train in {now}; "
+                              f"pass --precision {'mixed' if had == 'mixed_float16' else 'float32'} to continue it")
+
+
+def _precision_name(mixed: bool) -> str:
+    return "mixed_float16" if mixed else "float32"
+
+
+def _prepare_folder(spec: TaskSpec, cfg: FitConfig, chief: bool, mixed: bool = False) -> RunPaths:
     paths = RunPaths(Path(cfg.out).resolve())
     if not chief:  # multi-worker: the chief checks and owns the folder; this worker writes nowhere in it
         return paths
@@ -219,6 +236,7 @@ def _prepare_folder(spec: TaskSpec, cfg: FitConfig, chief: bool) -> RunPaths:
             raise TaskConfigError(f"--resume: {paths.checkpoints} holds no checkpoint to continue from")
         if paths.run_json.is_file():
             check_resume_fields(paths.run_json, spec.run_fields())
+            check_resume_precision(paths.run_json, mixed)
     elif paths.root.exists() and any(paths.root.iterdir()):
         raise TaskConfigError(f"--out {paths.root} already holds a run; pass --resume to continue it "
                               "or choose another folder")
@@ -240,7 +258,7 @@ def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None 
     mixed = _use_mixed(cfg.precision, dist.mixed_precision)
     log.info("strategy %s: %d replica(s), chief %s%s", dist.kind, strategy.num_replicas_in_sync, chief,
              ", mixed precision" if mixed else "")
-    paths = _prepare_folder(spec, cfg, chief)
+    paths = _prepare_folder(spec, cfg, chief, mixed)
     keras.utils.set_random_seed(cfg.seed)
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     folder = None
@@ -357,7 +375,8 @@ def _fit(spec, cfg, dist, mixed, paths, model, optimizer, epoch_var, ckpt, folde
         improved = best.update(epoch + 1, metrics)
         if improved:
             keeper.save(scored)
-        write_json_atomic(paths.run_json, _run_json(cfg, spec, best, metrics, created, epoch + 1, False))
+        write_json_atomic(paths.run_json, _run_json(cfg, spec, best, metrics, created, epoch + 1, False,
+                                                         mixed))
         log.debug("epoch %d: %s", epoch + 1, json.dumps(row))
         shown = shown_metrics(metrics, len(spec.run_fields()["labels"]) or None)
         progress.line(epoch_line(epoch + 1, cfg.epochs, row.get("loss", float("nan")), shown, row["seconds"],
@@ -375,18 +394,21 @@ def _fit(spec, cfg, dist, mixed, paths, model, optimizer, epoch_var, ckpt, folde
         best.update(last_epoch, metrics)
     spec.inference_model(final).save(paths.model)
     write_json_atomic(paths.run_json, _run_json(cfg, spec, best, metrics or best.history, created,
-                                                max(last_epoch, best.epoch), stopped_early))
+                                                max(last_epoch, best.epoch), stopped_early, mixed))
     if stopped_early:
         progress.line(f"stopped early after epoch {last_epoch}: no better {best.metric} for {cfg.patience} "
                       f"epoch(s); keeping epoch {best.epoch} ({best.metric} {best.value:.4f})")
     return FitResult(paths, best.history, read_history(paths))
 
 
-def _run_json(cfg, spec, best: BestEpoch, last_metrics: dict, created, last_epoch: int, stopped: bool) -> dict:
-    """run.json: ``metrics`` are the saved (best) epoch's, ``metrics_last`` the last epoch's, ``best`` says which."""
+def _run_json(cfg, spec, best: BestEpoch, last_metrics: dict, created, last_epoch: int, stopped: bool,
+              mixed: bool) -> dict:
+    """run.json: ``metrics`` are the saved (best) epoch's, ``metrics_last`` the last epoch's, ``best`` says which;
+    ``precision`` is what the run trained in (model.keras is float32 either way)."""
     run = build_run_json(name=cfg.name, task=spec.task, fields=spec.run_fields(), metrics=best.history,
                          created=created)
     run["metrics_last"] = last_metrics
+    run["precision"] = _precision_name(mixed)
     run["best"] = best.to_json(last_epoch, stopped)
     return run
 

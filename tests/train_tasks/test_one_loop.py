@@ -1,6 +1,6 @@
 """One training loop for every task (train/task_fit.py::fit, issue #11): mixed precision forced on this CPU host
 trains detection and classification and saves a float32 model.keras; the layers' regularisation losses count;
-a --resume that changes the model is refused for any task, naming the fields."""
+a --resume that changes the model or the precision is refused for any task, naming the fields."""
 
 from __future__ import annotations
 
@@ -65,11 +65,30 @@ def test_classification_under_forced_mixed_precision_saves_float32(tmp_path):
     _assert_loss_scaled(out)
     model = _assert_float32_model(out)
     assert model(np.zeros((1, 32, 32, 3), np.float32)).dtype == tf.float32
+    assert read_run_json(out)["precision"] == "mixed_float16"
+    # a float32 resume would drop the loss-scale optimizer's state: refused, naming the option that continues it
+    with pytest.raises(TaskConfigError, match=r"trained in mixed_float16, this one would train in float32; "
+                                              r"pass --precision mixed"):
+        fit(task, FitConfig(out=out, epochs=2, batch_size=5, resume=True, precision="float32", show_progress=False))
     # the resume check is the loop's, so classification has it too: another input size is refused by field
     bigger = ClassifyTask(train, val, ClassifyConfig(64, 0.35, head_channels=16), batch_size=5, seed=0, data=DATA)
     with pytest.raises(TaskConfigError, match=r"input\.width: run has 32, asked 64; input\.height: run has 32, "
                                               r"asked 64; model\.input_size: run has 32, asked 64\)"):
         fit(bigger, FitConfig(out=out, epochs=2, batch_size=5, resume=True, show_progress=False))
+
+
+def test_every_training_command_takes_precision(tmp_path, capsys):
+    from train.cli import _parser
+    from train.task_cli import _fit_config, fit_tasks
+
+    assert set(fit_tasks()) >= {"detect", "classify", "segment", "pose", "enhance"}
+    for task in fit_tasks():
+        args = _parser().parse_args([task, "--out", str(tmp_path / task), "--precision", "mixed"])
+        assert _fit_config(args).precision == "mixed", task
+        assert _fit_config(_parser().parse_args([task, "--out", str(tmp_path)])).precision == "auto", task
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["pose", "--out", str(tmp_path), "--precision", "half"])
+    assert "argument --precision: invalid choice: 'half'" in capsys.readouterr().err
 
 
 def test_resume_check_names_each_changed_field(tmp_path):
