@@ -43,6 +43,19 @@ class Transform:
         return np.stack([x, y], axis=-1)
 
 
+def decode_transform(options: dict, frame_size: tuple[int, int], input_size: tuple[int, int]) -> Transform:
+    """The transform a decoder maps outputs back with: the engine's (``options["transform"]``, set by every
+    Engine.run), or, for outputs decoded without one, the plain stretch of ``frame_size`` to ``input_size``."""
+    transform = options.get("transform")
+    if transform is not None:
+        return transform
+    fw, fh = frame_size
+    iw, ih = input_size
+    if not fw or not fh or fw < 0 or fh < 0:
+        raise ConfigError(f"frame size {frame_size}: expected a positive width and height")
+    return Transform((fw, fh), (iw, ih), iw / fw, ih / fh)
+
+
 def resize_frame(frame_bgr: np.ndarray, input_size: tuple[int, int], resize: str = "stretch",
                  color: str = "RGB", interpolation: str = "linear",
                  pad_value: int = LETTERBOX_FILL) -> tuple[np.ndarray, Transform]:

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..boxes import decode_raw_boxes_scores
 from ..errors import ConfigError, MetadataError
-from ..preprocess import Transform
+from ..preprocess import Transform, decode_transform
 from ..results import Detections
 
 DEFAULTS = {"score": 0.3, "iou": 0.5, "max_detections": 100}  # a family's plan (info.decode) may override them
@@ -93,7 +93,7 @@ class DetectAdapter:
     task = "detect"
 
     def decode(self, outputs: dict[str, np.ndarray], info, frame_size: tuple[int, int], options: dict) -> Detections:
-        return decode(outputs, info, options.get("transform") or _stretch(frame_size, info.input_size), options)
+        return decode(outputs, info, decode_transform(options, frame_size, info.input_size), options)
 
     def to_json(self, result: Detections) -> dict:
         """One entry per detection; ``keypoints`` [[x, y, conf], ...] frame pixels and ``mask`` (COCO RLE over
@@ -156,13 +156,6 @@ def _check_labels(info, class_ids) -> None:
             f"labels ({info.labels_source or 'no source'}); give a matching --labels FILE"
         )
 
-
-def _stretch(frame_size, input_size) -> Transform:
-    fw, fh = frame_size
-    iw, ih = input_size
-    if not fw or not fh:
-        raise ConfigError(f"frame size {frame_size} must be positive")
-    return Transform((fw, fh), (iw, ih), iw / fw, ih / fh)
 
 
 ADAPTER = DetectAdapter()

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ..errors import MetadataError
-from ..preprocess import Transform
+from ..preprocess import Transform, decode_transform
 from .pose_decode import NUM_KEYPOINTS, decode_heatmaps_offsets, decode_movenet_single
 from .posenet import KEYPOINT_NAMES, decode_posenet, output_stride_for, split_mid_offsets
 
@@ -134,12 +134,7 @@ class PoseAdapter:
     task = "pose"
 
     def decode(self, outputs, info, frame_size, options) -> Poses:
-        transform = options.get("transform")
-        if transform is None:
-            fw, fh = frame_size
-            iw, ih = info.input_size
-            transform = Transform((fw, fh), (iw, ih), iw / fw, ih / fh)
-        return decode(outputs, info, transform, options)
+        return decode(outputs, info, decode_transform(options, frame_size, info.input_size), options)
 
     def to_json(self, result: Poses) -> dict:
         poses = []

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError, MetadataError
-from ..preprocess import Transform
+from ..preprocess import Transform, decode_transform
 from .segment_map import class_fractions, class_map_at_frame, num_output_classes
 
 VIEWS = ("overlay", "side-by-side")
@@ -143,12 +143,7 @@ class SegmentAdapter:
     task = "segment"
 
     def decode(self, outputs, info, frame_size, options) -> Segmentation:
-        transform = options.get("transform")
-        if transform is None:
-            fw, fh = frame_size
-            iw, ih = info.input_size
-            transform = Transform((fw, fh), (iw, ih), iw / fw, ih / fh)
-        return decode(outputs, info, transform, options)
+        return decode(outputs, info, decode_transform(options, frame_size, info.input_size), options)
 
     def to_json(self, result: Segmentation) -> dict:
         classes = {result.label(cid): round(frac, 4) for cid, frac in result.present()}

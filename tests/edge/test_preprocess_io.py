@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.errors import DelegateError, SinkError, SourceError
+from edge.errors import ConfigError, DelegateError, SinkError, SourceError
 from edge.delegates import resolve
 from edge.preprocess import resize_frame, to_input_tensor
 from edge.sinks import open_sink
@@ -69,3 +69,15 @@ def test_unknown_delegate_lists_choices():
     with pytest.raises(DelegateError, match="cpu, xnnpack, builtin, gpu, edgetpu"):
         resolve("npu")
     assert resolve("/opt/lib/libvx_delegate.so").library == "/opt/lib/libvx_delegate.so"
+
+
+def test_decode_transform_is_the_engines_or_the_stretch():
+    from edge.preprocess import Transform, decode_transform
+
+    engine = Transform((640, 480), (320, 320), 0.5, 0.5, 0.0, 40.0)
+    assert decode_transform({"transform": engine}, (1, 1), (320, 320)) is engine
+    stretch = decode_transform({}, (640, 480), (320, 240))
+    assert (stretch.scale_x, stretch.scale_y, stretch.pad_x, stretch.pad_y) == (0.5, 0.5, 0.0, 0.0)
+    np.testing.assert_allclose(stretch.boxes_to_frame([[0.5, 0.5, 1.0, 1.0]]), [[320, 240, 640, 480]])
+    with pytest.raises(ConfigError, match=r"frame size \(0, 480\): expected a positive width and height"):
+        decode_transform({}, (0, 480), (320, 240))
