@@ -68,6 +68,6 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 clean:
-	rm -rf $(OUT) runs/demo data/synth .pytest_cache
+	rm -rf $(OUT) runs/demo data/synth data/synth-* .pytest_cache
 
 include devices/flash.mk

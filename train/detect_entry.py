@@ -60,7 +60,7 @@ def add_parser(sub, common):
     d = sub.add_parser("detect", help="train an object detector into a run folder")
     d.add_argument("--data", type=Path, help="dataset folder, or an Ultralytics data.yaml with --format yolo "
                                               "(layouts: docs/datasets.md; default: the synthetic set in "
-                                              "data/synth, generated when missing)")
+                                              "data/synth-detect, generated when missing or made with other settings)")
     d.add_argument("--format", choices=("coco", "voc", "yolo"), default="coco")
     d.add_argument("--out", type=Path, required=True, help="run folder, e.g. runs/shapes")
     d.add_argument("--epochs", type=int, default=16)
@@ -84,14 +84,15 @@ def trainer(args):
     from .datasets import load_detection_data
     from .inspect import summarise_detection
     from .synth import SynthConfig, generate
+    from .synthetic_cache import cached_synthetic
     from .task_cli import SYNTH_ROOT
 
     data_dir, fmt = args.data, args.format
     if data_dir is None:
-        data_dir, fmt = SYNTH_ROOT / "synth", "coco"
-        if not (data_dir / "train.json").is_file():
-            print(f"no --data given: generating the synthetic dataset in {data_dir}", flush=True)
-            generate(SynthConfig(data_dir, seed=args.seed))
+        fmt, synth = "coco", SynthConfig(SYNTH_ROOT / "synth-detect", seed=args.seed)
+        settings = {"generator": "detect", "version": 1, "train": synth.train, "val": synth.val,
+                    "size": synth.size, "seed": synth.seed, "max_objects": synth.max_objects}
+        data_dir = cached_synthetic(synth.out, settings, lambda _: generate(synth), "the synthetic dataset")
     data = load_detection_data(data_dir, fmt, skip_bad=args.skip_bad)
     print(summarise_detection(data).text(), flush=True)
     if data.skipped:

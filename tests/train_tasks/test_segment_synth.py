@@ -9,7 +9,8 @@ from argparse import Namespace
 import numpy as np
 import pytest
 
-from train.segment.data import SYNTH_MARKER, generate_synthetic, read_voc_split, synthetic_matches
+from train.segment.data import read_voc_split
+from train.synthetic_cache import MARKER
 from train.synth import make_scene
 from train.segment.data import SEGMENT_STYLE
 from train.segment.entry import trainer as _segment
@@ -24,22 +25,6 @@ def test_every_shape_radius_is_at_least_six_percent_of_the_side():
             assert m.sum() >= 1.1 * (0.06 * size) ** 2, f"scene {i}: a shape of {int(m.sum())} px"
 
 
-@pytest.mark.parametrize("change", [{"size": 96}, {"seed": 1}, {"train": 5}, {"val": 3}])
-def test_cached_set_matches_only_its_own_settings(tmp_path, change):
-    base = {"train": 4, "val": 2, "size": 64, "seed": 0}
-    generate_synthetic(tmp_path, **base)
-    assert synthetic_matches(tmp_path, **base)
-    assert not synthetic_matches(tmp_path, **{**base, **change})
-
-
-def test_older_set_without_marker_is_not_reused(tmp_path):
-    generate_synthetic(tmp_path, 4, 2, 64, 0)
-    (tmp_path / SYNTH_MARKER).unlink()
-    assert not synthetic_matches(tmp_path, 4, 2, 64, 0)
-    (tmp_path / SYNTH_MARKER).write_text("{not json")
-    assert not synthetic_matches(tmp_path, 4, 2, 64, 0)
-
-
 def _args(size, n_train):
     return Namespace(data=None, format="voc", input_size=size, width=0.35, argmax=False, batch=2, seed=0,
                      synth_train=n_train, synth_val=2)
@@ -52,7 +37,7 @@ def test_cli_regenerates_a_stale_set_at_the_asked_size(tmp_path, monkeypatch):
     task = _segment(_args(96, 6))  # another size and count: a new set, old files gone
     root = tmp_path / "data" / "synth-segment"
     assert len(task.train.samples) == 6 and len(list((root / "JPEGImages").iterdir())) == 8
-    assert json.loads((root / SYNTH_MARKER).read_text())["size"] == 96
+    assert json.loads((root / MARKER).read_text())["size"] == 96
     from train.segment.data import load_sample
 
     img, mask = load_sample(read_voc_split(root, "val").samples[0])

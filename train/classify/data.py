@@ -58,7 +58,6 @@ def read_dataset(root: Path) -> tuple[ClassSplit, ClassSplit]:
 # of the wanted class straight away, centred where its circumscribed circle stays inside the image, instead of
 # redrawing whole scenes until one fits (~10x faster, so a few thousand images take seconds).
 SYNTH_VERSION = 3
-SYNTH_MARKER = "synth.json"
 SHAPE_RADIUS = (0.15, 0.4)  # circumscribed radius, fraction of the image side
 BACKGROUND_TEXTURE = 0.5  # train.synth: 1 = the pattern spans both background colours
 
@@ -77,21 +76,9 @@ def _whole_shape_image(rng: np.random.Generator, side: int, class_id: int) -> np
     return img
 
 
-def synthetic_matches(out: Path, train: int, val: int, size: int, seed: int) -> bool:
-    """True when ``out`` holds the synthetic set this version would generate with these settings."""
-    import json
-
-    marker = Path(out) / SYNTH_MARKER
-    if not marker.is_file():
-        return False
-    want = {"version": SYNTH_VERSION, "train": train, "val": val, "size": size, "seed": seed}
-    return json.loads(marker.read_text()) == want
-
-
 def generate_synthetic(out: Path, train: int = 300, val: int = 60, size: int = 64, seed: int = 0) -> Path:
-    """One synthetic shape per image (the detection shapes), saved as ``out/{train,val}/<shape>/NNNNNN.png``,
-    plus ``out/synth.json`` naming the generator version and settings."""
-    import json
+    """One synthetic shape per image (the detection shapes), saved as ``out/{train,val}/<shape>/NNNNNN.png``
+    (train/synthetic_cache.py records the settings)."""
     import shutil
 
     import cv2
@@ -110,6 +97,4 @@ def generate_synthetic(out: Path, train: int = 300, val: int = 60, size: int = 6
             if size != side:
                 rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
             write_image(out / split / LABELS[class_id] / f"{i:06d}.png", rgb)
-    (out / SYNTH_MARKER).write_text(json.dumps({"version": SYNTH_VERSION, "train": train, "val": val,
-                                                "size": size, "seed": seed}))
     return out

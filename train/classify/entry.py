@@ -47,18 +47,18 @@ def add_parser(sub, common):
 
 def trainer(args):
     """The parsed command line -> the training spec train/task_fit.py fits."""
+    from ..synthetic_cache import cached_synthetic
     from ..task_cli import SYNTH_ROOT, synth_counts
-    from .data import generate_synthetic, read_dataset, synthetic_matches
+    from .data import SYNTH_VERSION, generate_synthetic, read_dataset
     from .task import ClassifyConfig, ClassifyTask
 
     root = args.data
     if root is None:
-        root = SYNTH_ROOT / "synth-classify"
         n_train, n_val = synth_counts(args, 1000, 200)
-        # regenerated when the cached set was made by another generator version, size, seed or count
-        if not synthetic_matches(root, n_train, n_val, args.input_size, args.seed):
-            print(f"no --data given: generating the synthetic classification set in {root}", flush=True)
-            generate_synthetic(root, n_train, n_val, size=args.input_size, seed=args.seed)
+        settings = {"generator": "classify", "version": SYNTH_VERSION, "train": n_train, "val": n_val,
+                    "size": args.input_size, "seed": args.seed}
+        root = cached_synthetic(SYNTH_ROOT / "synth-classify", settings, lambda r: generate_synthetic(
+            r, n_train, n_val, size=args.input_size, seed=args.seed), "the synthetic classification set")
     train, val = read_dataset(root)
     r = Path(root).resolve()
     info = {"format": "class_folders", "root": str(r), "train": str(r / "train"), "val": str(r / "val")}

@@ -80,12 +80,16 @@ def read_split(folder: Path, mode: str) -> EnhanceSplit:
 
 def generate_normal_images(out: Path, train: int = 300, val: int = 40, width: int = 320, height: int = 240,
                            seed: int = 0) -> Path:
-    """Normal-exposure images (the detection shapes) under ``out/{train,val}/`` for the darkening path."""
+    """Normal-exposure images (the detection shapes) under ``out/{train,val}/`` for the darkening path; the
+    images of an earlier set there are removed first."""
+    import shutil
+
     from ..synth import make_image
 
     out = Path(out)
     side = max(width, height)
     for split_index, (split, count) in enumerate((("train", train), ("val", val))):
+        shutil.rmtree(out / split, ignore_errors=True)
         for i in range(count):
             rng = np.random.default_rng([seed, 400 + split_index, i])
             img, _, _ = make_image(rng, side, 6)

@@ -86,18 +86,20 @@ def add_parser(sub, common):
 
 def trainer(args):
     """The parsed command line -> the training spec train/task_fit.py fits."""
+    from ..synthetic_cache import cached_synthetic
     from ..task_cli import SYNTH_ROOT, synth_counts
     from .data import generate_normal_images, read_split
     from .task import EnhanceConfig, EnhanceTask
 
     root, mode = args.data, args.mode
     if root is None:
-        root, mode = SYNTH_ROOT / "synth-enhance", "darken"
-        if not (root / "val").is_dir():
-            n_train, n_val = synth_counts(args, 400, 40)
-            print(f"no --data given: generating normal images to darken in {root}", flush=True)
-            generate_normal_images(root, n_train, n_val, args.input_width * args.train_scale,
-                                   args.input_height * args.train_scale, seed=args.seed)
+        mode = "darken"
+        n_train, n_val = synth_counts(args, 400, 40)
+        width, height = args.input_width * args.train_scale, args.input_height * args.train_scale
+        settings = {"generator": "enhance", "version": 1, "train": n_train, "val": n_val, "width": width,
+                    "height": height, "seed": args.seed}
+        root = cached_synthetic(SYNTH_ROOT / "synth-enhance", settings, lambda r: generate_normal_images(
+            r, n_train, n_val, width, height, seed=args.seed), "normal images to darken")
     train, val = read_split(Path(root) / "train", mode), read_split(Path(root) / "val", mode)
     cfg = EnhanceConfig(width=args.input_width, height=args.input_height, scale=args.train_scale)
     r = Path(root).resolve()

@@ -62,6 +62,7 @@ def add_parser(sub, common):
 
 def trainer(args):
     """The parsed command line -> the training spec train/task_fit.py fits."""
+    from ..synthetic_cache import cached_synthetic
     from ..task_cli import SYNTH_ROOT, synth_counts, refuse_ultralytics
     from .data import read_coco_keypoints
     from .synthetic import generate_synthetic
@@ -69,11 +70,12 @@ def trainer(args):
 
     root = args.data
     if root is None:
-        root = SYNTH_ROOT / "synth-pose"
-        if not (root / "val.json").is_file():
-            n_train, n_val = synth_counts(args, 1000, 150)
-            print(f"no --data given: generating the synthetic stick figures in {root}", flush=True)
-            generate_synthetic(root, n_train, n_val, size=max(args.input_size, 128), seed=args.seed)
+        n_train, n_val = synth_counts(args, 1000, 150)
+        size = max(args.input_size, 128)
+        settings = {"generator": "pose", "version": 1, "train": n_train, "val": n_val, "size": size,
+                    "seed": args.seed}
+        root = cached_synthetic(SYNTH_ROOT / "synth-pose", settings, lambda r: generate_synthetic(
+            r, n_train, n_val, size=size, seed=args.seed), "the synthetic stick figures")
     refuse_ultralytics(root, "pose", "COCO keypoints JSON: ROOT/train.json and ROOT/val.json")
     train, val = read_coco_keypoints(Path(root) / "train.json"), read_coco_keypoints(Path(root) / "val.json")
     info = {"format": "coco_keypoints", "root": str(Path(root).resolve()),

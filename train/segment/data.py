@@ -36,7 +36,6 @@ VOC_LABELS = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "b
 # crosses that no model tells apart) on calmer backgrounds.
 SEGMENT_STYLE = SceneStyle(min_radius=0.06, max_radius=0.3, texture=0.5)
 SYNTH_VERSION = 2  # 1: CLASSIC style, no synth.json
-SYNTH_MARKER = "synth.json"
 
 
 @dataclass
@@ -219,33 +218,14 @@ def read_coco_split(json_path: Path, image_root: Path | None = None) -> SegSplit
 
 
 
-def synthetic_settings(train: int, val: int, size: int, seed: int, max_objects: int = 4) -> dict:
-    """What ``synth.json`` records: the generator version and every setting the images depend on."""
-    return {"version": SYNTH_VERSION, "train": train, "val": val, "size": size, "seed": seed,
-            "max_objects": max_objects}
-
-
-def synthetic_matches(out: Path, train: int, val: int, size: int, seed: int, max_objects: int = 4) -> bool:
-    """True when ``out`` holds the synthetic set this version generates with these settings."""
-    marker = Path(out) / SYNTH_MARKER
-    if not marker.is_file():
-        return False
-    try:
-        found = json.loads(marker.read_text())
-    except ValueError:
-        return False
-    return found == synthetic_settings(train, val, size, seed, max_objects)
-
-
 def generate_synthetic(out: Path, train: int = 400, val: int = 80, size: int = 128, seed: int = 0,
                        max_objects: int = 4) -> Path:
-    """The detection shapes (SEGMENT_STYLE) with their exact class maps, written in VOC layout (+ labels.txt),
-    plus ``synth.json`` naming the generator version and settings. Files of an earlier set are removed first."""
+    """The detection shapes (SEGMENT_STYLE) with their exact class maps, written in VOC layout (+ labels.txt).
+    Files of an earlier set are removed first (train/synthetic_cache.py records the settings)."""
     out = Path(out)
     for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
         shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir(parents=True, exist_ok=True)
-    (out / SYNTH_MARKER).unlink(missing_ok=True)
     (out / "labels.txt").write_text("\n".join(("background",) + LABELS) + "\n")
     for split_index, (split, count) in enumerate((("train", train), ("val", val))):
         ids = []
@@ -259,5 +239,4 @@ def generate_synthetic(out: Path, train: int = 400, val: int = 80, size: int = 1
             write_image(out / "SegmentationClass" / f"{stem}.png", mask)
             ids.append(stem)
         (out / "ImageSets" / "Segmentation" / f"{split}.txt").write_text("\n".join(ids) + "\n")
-    (out / SYNTH_MARKER).write_text(json.dumps(synthetic_settings(train, val, size, seed, max_objects)))
     return out

@@ -62,18 +62,19 @@ def add_parser(sub, common):
 
 def trainer(args):
     """The parsed command line -> the training spec train/task_fit.py fits."""
+    from ..synthetic_cache import cached_synthetic
     from ..task_cli import SYNTH_ROOT, synth_counts, read_segment_data
-    from .data import generate_synthetic, read_coco_split, read_voc_split, synthetic_matches
+    from .data import SYNTH_VERSION, generate_synthetic, read_coco_split, read_voc_split
     from .task import SegmentConfig, SegmentTask
 
     root, fmt = args.data, args.format
     if root is None:
-        root, fmt = SYNTH_ROOT / "synth-segment", "voc"
+        fmt = "voc"
         n_train, n_val = synth_counts(args, 600, 100)
-        # regenerated when the cached set was made by another generator version, size, seed or count
-        if not synthetic_matches(root, n_train, n_val, args.input_size, args.seed):
-            print(f"no --data given: generating the synthetic segmentation set in {root}", flush=True)
-            generate_synthetic(root, n_train, n_val, size=args.input_size, seed=args.seed)
+        settings = {"generator": "segment", "version": SYNTH_VERSION, "train": n_train, "val": n_val,
+                    "size": args.input_size, "seed": args.seed}
+        root = cached_synthetic(SYNTH_ROOT / "synth-segment", settings, lambda r: generate_synthetic(
+            r, n_train, n_val, size=args.input_size, seed=args.seed), "the synthetic segmentation set")
     train, val, info = read_segment_data(root, fmt, getattr(args, "ignore_index", 255), getattr(args, "classes", None),
                                          getattr(args, "value_map", None))
     from ..inspect import summarise_segmentation
