@@ -8,10 +8,12 @@ RUN ?= runs/demo
 OUT ?= out
 ZOO ?= ../shared/zoo
 EPOCHS ?=
+# pytest-xdist workers for make test / test-fast (tests/conftest.py groups the tests)
+JOBS ?= 2
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help venv install install-edge demo test test-fast test-board system-deps clean
+.PHONY: help venv install install-edge demo test test-fast test-board system-deps helper-venvs clean
 
 help:
 	@echo "make demo   - create $(VENV), install, generate data, train, export, run the edge runtime; results in $(OUT)/"
@@ -47,7 +49,7 @@ demo: install
 # Installed only when missing and only when we are root with apt-get; otherwise those tests say why they skip.
 SYSTEM_PACKAGES := openssh-server openssh-client rsync chromium ffmpeg gstreamer1.0-tools \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp \
-	gir1.2-gst-rtsp-server-1.0 python3-gi xvfb xdotool debootstrap qemu-user-static binfmt-support
+	gir1.2-gst-rtsp-server-1.0 python3-gi python3-venv xvfb xdotool debootstrap qemu-user-static binfmt-support
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -55,17 +57,33 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi; \
 	else echo "not root or no apt-get: system packages not installed (tests that need them will skip)"; fi
 
-test: install system-deps
-	$(PY) -m pytest -q
+# Helper venvs some tests run the runtime in (made here, never by a test fixture): the oldest runtime we support
+# (tflite-runtime 2.14 with numpy<2, tests/optimize/test_min_runtime.py) and OpenCV's GUI build
+# (tests/pipeline/test_display_window.py).
+HELPER_VENVS := .venv-tflite214/.installed .venv-gui/.installed
+helper-venvs: $(HELPER_VENVS)
+
+.venv-tflite214/.installed: | $(PY)
+	$(UV) venv -q --python 3.11 $(@D)
+	$(UV) pip install -q --python $(@D)/bin/python "tflite-runtime==2.14.0" "numpy<2"
+	touch $@
+
+.venv-gui/.installed: | $(PY)
+	$(UV) venv -q --python 3.11 $(@D)
+	$(UV) pip install -q --python $(@D)/bin/python "opencv-python==4.11.0.86" "numpy>=1.26" "ai-edge-litert==2.3.0"
+	touch $@
+
+test: install system-deps helper-venvs
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
 
 # The emulated Raspberry Pi (arm64 Debian under qemu-user, docs/devices.md): flash, run, bench, roll back.
 # SUITE=trixie (Python 3.13) tests on that root instead; SUITE defaults to bookworm (devices/flash.mk).
 test-board: install system-deps
-	EDGEVISION_BOARD_SIM=1 EDGEVISION_SIM_SUITE="$(SUITE)" $(PY) -m pytest -q -m qemu
+	EDGEVISION_SIM_SUITE="$(SUITE)" $(PY) -m pytest -q -m qemu
 
 # The development tier: everything not marked slow (training, conversion, sshd, browser, X, GStreamer, qemu).
 test-fast: install
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n $(JOBS) --dist loadgroup
 
 clean:
 	rm -rf $(OUT) runs/demo data/synth data/synth-* .pytest_cache

@@ -32,8 +32,20 @@ _SLOW_FOLDERS = {"train": "training", "train_tasks": "training", "export": "conv
 _CAUSES = ("training", "conversion", "sshd", "browser", "xdisplay", "gstreamer", "qemu")
 
 
+# `make test` and `make test-fast` run two pytest-xdist workers (`-n 2 --dist loadgroup`): most tests use one
+# core (a tiny model, a subprocess, a socket), so two workers use both. A module's tests stay on one worker (its
+# module fixtures are made once); the folders below, whose modules share a costly session fixture (the trained
+# runs of tests/export and tests/optimize, the sshd and wheel of tests/devices), stay together as a whole.
+_SHARED_FOLDERS = {"export", "optimize", "devices"}
+# The longest groups are handed out first so that the two workers finish together: the emulated board, then the
+# trained-run folders.
+_FIRST = ("board", "export", "optimize")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Every test marked with a cause of slowness is also `slow`; `make test-fast` runs `-m "not slow"`."""
+    """Every test marked with a cause of slowness is also `slow`; `make test-fast` runs `-m "not slow"`.
+    Every test gets its xdist group."""
     for item in items:
         parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
         cause = _SLOW_FOLDERS.get(parts[0]) if len(parts) > 1 else None
@@ -41,10 +53,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(getattr(pytest.mark, cause))
         if any(item.get_closest_marker(c) for c in _CAUSES):
             item.add_marker(pytest.mark.slow)
-        if item.get_closest_marker("qemu") and os.environ.get("EDGEVISION_BOARD_SIM") != "1":
+        if item.get_closest_marker("qemu") and os.environ.get("EDGEVISION_BOARD_SIM") == "0":
             item.add_marker(pytest.mark.skip(reason=_QEMU_SKIP))
+        group = ("board" if item.get_closest_marker("qemu") else
+                 parts[0] if parts[0] in _SHARED_FOLDERS and len(parts) > 1 else "/".join(parts))
+        item.add_marker(pytest.mark.xdist_group(group))
+    rank = {g: i for i, g in enumerate(_FIRST)}
+    items.sort(key=lambda it: rank.get(it.get_closest_marker("xdist_group").args[0], len(rank)))  # stable
 
 
-# The emulated board costs ~25 min on a fresh machine (debootstrap + OpenCV under qemu) and 10-16 min with
-# its root cached: more than the rest of `make test` together, so it has its own target.
-_QEMU_SKIP = "the emulated arm64 board runs with `make test-board` (EDGEVISION_BOARD_SIM=1), not in `make test`"
+# The emulated board (tests/devices/test_sim_board.py) is part of `make test`: about 25 min on a fresh machine
+# (debootstrap + the first flash's apt step under qemu), ~10 min with its root cached, on one of the two workers
+# while the other runs the rest. EDGEVISION_BOARD_SIM=0 leaves it out (`make test-board` runs it alone).
+_QEMU_SKIP = "EDGEVISION_BOARD_SIM=0: the emulated arm64 board is left out (`make test-board` runs it)"

@@ -19,19 +19,14 @@ DEVICE_USER = "edgetest"
 
 
 def ensure_tools() -> str | None:
-    """sshd, ssh and rsync present (installing them with apt-get when root); else the reason to skip."""
+    """None when sshd, ssh, rsync and Debian's venv are present; else the reason to skip, naming the make target
+    that installs them (fixtures never run apt-get)."""
     missing = [t for t in ("sshd", "ssh", "rsync", "ssh-keygen") if not _which(t)] + _venv_missing()
-    if missing and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "openssh-server", "openssh-client", "rsync",
-                        "python3-venv"],
-                       env=env, capture_output=True)
-        missing = [t for t in ("sshd", "ssh", "rsync", "ssh-keygen") if not _which(t)] + _venv_missing()
     if missing:
-        return f"needs {', '.join(missing)} (apt-get install openssh-server rsync python3-venv, as root)"
+        return (f"needs {', '.join(missing)}: `make system-deps` installs them as root "
+                "(apt-get install openssh-server openssh-client rsync python3-venv)")
     if not Path("/usr/bin/python3").exists():
-        return "needs /usr/bin/python3 on the loopback 'device'"
+        return "needs /usr/bin/python3 on the loopback 'device' (`make system-deps`: python3-venv)"
     return None
 
 

@@ -302,8 +302,10 @@ def test_int8_kernels_neon_vs_x86(flashed, zoo, tmp_path):
     steps = np.abs(arm - x86)
     print(f"own int8 detector raw outputs: {steps.size} values, {int((steps > 0).sum())} differ, "
           f"max {int(steps.max())} quantisation step(s)")
-    # measured over two trainings: max 4 steps, 6.9 % and 13.7 % of the values
-    assert steps.max() <= 6 and (steps > 0).mean() <= 0.25
+    # measured (docs/devices.md): bookworm, three trainings: max 4 steps, 6.9-13.7 % of the values; trixie
+    # (Python 3.13 wheel), one training: max 7 steps, 0.2 % of the values. Rounding differences compound
+    # through the layers, so a few values may be several steps apart.
+    assert steps.max() <= 10 and (steps > 0).mean() <= 0.25
 
 
 ZOO_CASES = [  # model, image, extra `edge run` options

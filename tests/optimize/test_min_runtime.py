@@ -16,7 +16,6 @@ from .conftest import SIZE, _export_helpers
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("EDGEVISION_TFLITE214_VENV", REPO / ".venv-tflite214"))
-UV = REPO / ".venv" / "bin" / "uv"
 
 _LOAD = """
 import sys
@@ -31,14 +30,10 @@ except Exception as exc:
 
 @pytest.fixture(scope="session")
 def runtime_214() -> Path:
-    """A venv with tflite-runtime 2.14.0 and numpy<2 (created once, then reused)."""
+    """The venv with tflite-runtime 2.14.0 and numpy<2 that `make helper-venvs` makes (`make test` calls it)."""
     python = VENV / "bin" / "python"
-    if not python.exists():
-        if not UV.exists():
-            pytest.skip(f"uv is absent at {UV}; cannot create the tflite-runtime 2.14 venv at {VENV}")
-        subprocess.run([str(UV), "venv", "--python", "3.11", str(VENV)], check=True)
-    subprocess.run([str(UV), "pip", "install", "--python", str(python), "tflite-runtime==2.14.0", "numpy<2"],
-                   check=True)
+    if not python.exists() or not (os.environ.get("EDGEVISION_TFLITE214_VENV") or (VENV / ".installed").is_file()):
+        pytest.skip(f"no tflite-runtime 2.14 venv at {VENV}: `make helper-venvs` creates it")
     return python
 
 
