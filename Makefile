@@ -74,7 +74,7 @@ helper-venvs: $(HELPER_VENVS)
 	touch $@
 
 test: install system-deps helper-venvs
-	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup --no-loadscope-reorder
 
 # The emulated Raspberry Pi (arm64 Debian under qemu-user, docs/devices.md): flash, run, bench, roll back.
 # SUITE=trixie (Python 3.13) tests on that root instead; SUITE defaults to bookworm (devices/flash.mk).
@@ -83,7 +83,7 @@ test-board: install system-deps
 
 # The development tier: everything not marked slow (training, conversion, sshd, browser, X, GStreamer, qemu).
 test-fast: install
-	$(PY) -m pytest -q -m "not slow" -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -q -m "not slow" -n $(JOBS) --dist loadgroup --no-loadscope-reorder
 
 clean:
 	rm -rf $(OUT) runs/demo data/synth data/synth-* .pytest_cache

@@ -38,7 +38,8 @@ _CAUSES = ("training", "conversion", "sshd", "browser", "xdisplay", "gstreamer",
 # runs of tests/export and tests/optimize, the sshd and wheel of tests/devices), stay together as a whole.
 _SHARED_FOLDERS = {"export", "optimize", "devices"}
 # The longest groups are handed out first so that the two workers finish together: the emulated board, then the
-# trained-run folders.
+# trained-run folders (the Makefile passes --no-loadscope-reorder, else xdist hands out the groups with the most
+# tests first, which puts the board, 8 tests, near the end).
 _FIRST = ("board", "export", "optimize")
 
 
