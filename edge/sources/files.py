@@ -2,8 +2,9 @@
 ``file://shots/*.jpg`` (a glob, sorted; images and videos play one after another), ``file://val.txt`` (a list:
 one image or video path per line, relative to the list's folder; ``#`` comments and blank lines skipped; a
 VOC split file ``ROOT/ImageSets/<kind>/<split>.txt`` of bare ids names ``ROOT/JPEGImages/<id>.jpg``), and
-``?loop=1`` to start again at the end (frame numbers keep counting). A literal ``?`` in a file name is written
-``%3F``.
+``?loop=1`` to start again at the end (frame numbers keep counting), ``?max_fps=N`` to hand out at most N
+frames a second (every frame, in order: the reader waits; a file standing in for a camera on a device whose
+service should not spin the CPU). A literal ``?`` in a file name is written ``%3F``.
 
 A plain path means ``file://``. File sources are not live (the pipeline waits for them, nothing is dropped).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import logging
+import time
 from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, unquote
@@ -206,11 +208,48 @@ class LoopingSource(Source):
         self._source.close()
 
 
-_FILE_OPTIONS = ("loop",)
+class PacedSource(Source):
+    """At most ``max_fps`` frames a second from another source: ``read`` waits until 1/max_fps seconds after the
+    previous frame's slot (a slow consumer does not build up a burst of catch-up frames)."""
+
+    def __init__(self, source: Source, max_fps: float):
+        self._source, self._period = source, 1.0 / max_fps
+        self.name, self.fps, self.size = source.name, source.fps, source.size
+        self._next: float | None = None
+
+    @property
+    def ended_early(self):
+        return self._source.ended_early
+
+    def read(self) -> Frame | None:
+        now = time.monotonic()
+        if self._next is not None and now < self._next:
+            time.sleep(self._next - now)
+            now = self._next
+        self._next = now + self._period
+        return self._source.read()
+
+    def close(self) -> None:
+        self._source.close()
+
+
+_FILE_OPTIONS = ("loop", "max_fps")
+
+
+def _max_fps(rest: str, text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value <= 1000):
+        raise SourceError(f"file://{rest}: max_fps={text!r}; expected a number of frames a second above 0, up to 1000")
+    return value
 
 
 def open_file_uri(rest: str) -> Source:
-    """``rest`` is what follows ``file://``: a path, folder or glob, optionally ``?loop=1``."""
+    """``rest`` is what follows ``file://``: a path, folder or glob, optionally ``?loop=1`` and ``?max_fps=N``."""
     text, _, query = rest.partition("?")
     options = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
     unknown = sorted(set(options) - set(_FILE_OPTIONS))
@@ -219,6 +258,7 @@ def open_file_uri(rest: str) -> Source:
     loop = options.get("loop", "0")
     if loop not in ("0", "1"):
         raise SourceError(f"file://{rest}: loop={loop!r}; expected 0 or 1")
+    max_fps = _max_fps(rest, options.get("max_fps"))
     pattern = unquote(text)
     if any(ch in pattern for ch in "*?["):
         matches = sorted(Path(m) for m in glob.glob(str(Path(pattern).expanduser())) if Path(m).is_file())
@@ -228,7 +268,8 @@ def open_file_uri(rest: str) -> Source:
     else:
         path = Path(pattern).expanduser()
         opener = lambda: open_file(path)  # noqa: E731
-    return LoopingSource(opener) if loop == "1" else opener()
+    source = LoopingSource(opener) if loop == "1" else opener()
+    return PacedSource(source, max_fps) if max_fps else source
 
 
 LIST_SUFFIXES = (".txt",)

@@ -16,7 +16,8 @@ def _fourcc_check(text: str) -> str | None:
 
 
 SOURCE_OPTIONS: dict[str, tuple[Field, ...]] = {
-    "file": (Field("loop", str, choices=("0", "1")),),
+    "file": (Field("loop", str, choices=("0", "1")),
+             Field("max_fps", float, above=0, max=1000, doc="hand out at most this many frames a second")),
     "synthetic": (Field("width", int, **_SIZE), Field("height", int, **_SIZE), Field("fps", float, min=0, max=1000),
                   Field("frames", int, min=1)),
     "v4l2": (Field("width", int, **_SIZE), Field("height", int, **_SIZE), Field("fps", int, min=1, max=1000),

@@ -149,7 +149,9 @@ def flashed(board, own_int8_detector, module_wheel, zoo, tmp_path_factory, recor
     jsonl = f"{home}/{prefix}-data/out/frames.jsonl"
     config = out / "pipeline.toml"
     config.write_text(f'[[model]]\npath = "{own_int8_detector}"\nscore = {OWN_SCORE}\n')
-    request = BundleRequest("rpi5", config=config, source=f"file://{home}/{prefix}-data/clips/{CLIP}?loop=1",
+    # max_fps=1: the service runs for the whole module; unpaced, its emulated inference kept one of the host's
+    # two cores busy and slowed every other test (and the second flash) down
+    request = BundleRequest("rpi5", config=config, source=f"file://{home}/{prefix}-data/clips/{CLIP}?loop=1&max_fps=1",
                             sinks=[f"jsonl://{jsonl}"], version="sim-v1", out=out, wheel=module_wheel)
     bundle = make_bundle(request)
     started = time.monotonic()

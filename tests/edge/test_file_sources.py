@@ -1,7 +1,8 @@
-"""file:// sources: a glob of images and videos played as one stream, and loop=1, with real decoders."""
+"""file:// sources: a glob of images and videos played as one stream, loop=1 and max_fps, with real decoders."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import cv2
@@ -45,10 +46,24 @@ def test_loop_restarts_and_keeps_counting(tmp_path):
     assert all(f.image.shape == (24, 32, 3) for f in frames)
 
 
+def test_max_fps_hands_out_every_frame_no_faster(tmp_path):
+    _write_clip(tmp_path / "c.mp4", 4)
+    started = time.monotonic()
+    with open_source(f"file://{tmp_path}/c.mp4?loop=1&max_fps=20") as src:
+        frames = [src.read() for _ in range(7)]
+    elapsed = time.monotonic() - started
+    assert [f.index for f in frames] == list(range(7))  # none skipped, the loop still counts on
+    assert elapsed >= 6 / 20 - 0.01, elapsed  # six waits of 1/20 s at least between seven frames
+    with open_source(f"file://{tmp_path}/c.mp4?max_fps=1000") as src:
+        assert [f.index for f in src] == [0, 1, 2, 3] and src.read() is None
+
+
 @pytest.mark.parametrize("uri, message", [
     ("file://{d}/*.jpg", "matches no file"),
     ("file://{d}/c.mp4?loop=yes", "expected 0 or 1"),
     ("file://{d}/c.mp4?repeat=1", "unknown option(s) repeat"),
+    ("file://{d}/c.mp4?max_fps=0", "max_fps='0'; expected a number of frames a second above 0"),
+    ("file://{d}/c.mp4?max_fps=fast", "max_fps='fast'"),
 ])
 def test_bad_file_uris_name_the_problem(tmp_path, uri, message):
     _write_clip(tmp_path / "c.mp4", 2)

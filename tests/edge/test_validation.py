@@ -121,6 +121,7 @@ URI_CASES = [
     ("synthetic-frames", "synthetic://?frames=0", None, ["frames = '0'"]),
     ("synthetic-unknown", "synthetic://?size=3", None, ["unknown option(s) size"]),
     ("file-loop", "file://{img}?loop=2", None, ["loop = '2'", "one of 0, 1"]),
+    ("file-max-fps", "file://{img}?max_fps=-2", None, ["max_fps = '-2'", "a number > 0"]),
     ("v4l2-width", "v4l2:///dev/video0?width=wide", None, ["width = 'wide'"]),
     ("v4l2-fourcc", "v4l2:///dev/video0?fourcc=MJPEG", None, ["fourcc = 'MJPEG'", "4 characters"]),
     ("csi-flip", "csi://0?flip=9", None, ["flip = '9'", "0..7"]),
