@@ -38,6 +38,7 @@ import numpy as np
 
 from ..errors import ConfigError, SinkError
 from ..network import is_loopback
+from ..processes import end_process
 from .base import Sink, SinkCapabilities, SinkItem
 
 log = logging.getLogger(__name__)
@@ -180,12 +181,7 @@ class RtspSink(Sink):
         try:
             self._proc.wait(5)
         except subprocess.TimeoutExpired:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            end_process(self._proc, 5)
 
 
 def _int(uri: str, query: dict, name: str, default: int, low: int, high: int) -> int:

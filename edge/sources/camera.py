@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError, SourceError, SourceUnavailable
+from ..processes import end_process
 from .base import Frame, Source, SourceCapabilities
 from .reconnect import Reconnecting
 
@@ -152,13 +153,7 @@ class GstProcessSource(Source):
         return Frame(np.frombuffer(buf, np.uint8).reshape(self.size[1], self.size[0], 3), self._index - 1, self.name)
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        end_process(self._proc, 3)
         self._pipe.close()
 
 
