@@ -64,6 +64,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 # The emulated board (tests/devices/test_sim_board.py) is part of `make test`: about 25 min on a fresh machine
-# (root build 372 s + first flash 400 s measured in CI), ~23 min with a cached root, on one of the two workers
+# (root build 372 s + first flash 400 s measured in CI), 8.5 min with a cached root, on one of the two workers
 # while the other runs the rest. EDGEVISION_BOARD_SIM=0 leaves it out (`make test-board` runs it alone).
 _QEMU_SKIP = "EDGEVISION_BOARD_SIM=0: the emulated arm64 board is left out (`make test-board` runs it)"
