@@ -3,7 +3,7 @@ device runs them, print the figures and the validation curve.
 
     .venv/bin/python benchmarks/bccd_bench.py [--data ../shared/datasets/bccd/BCCD] [--out runs/bccd]
         [--epochs 80] [--input-size 320] [--width 0.5] [--batch 16] [--lr 8e-3] [--patience 20]
-        [--vflip 0.5] [--skip-train]
+        [--vflip 0.5] [--ema 0.98] [--skip-train]
 
 BCCD (Shenggan/BCCD_Dataset, MIT licence) as shipped: VOC XML, ImageSets/Main/{train,val}.txt, 3 classes
 (RBC, WBC, Platelets). The training is ``python -m train detect --format voc`` with the arguments given; the
@@ -59,6 +59,7 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=8e-3)
     p.add_argument("--patience", type=int, default=20)
     p.add_argument("--vflip", type=float, default=0.0, help="vertical flips (a slide has no up or down)")
+    p.add_argument("--ema", type=float, default=0.0, help="weight-average decay (train --ema; 0 = off)")
     p.add_argument("--calib-samples", type=int, default=200)
     p.add_argument("--skip-train", action="store_true", help="export and report an existing run in --out")
     args = p.parse_args(argv)
@@ -70,7 +71,8 @@ def main(argv=None) -> int:
         train_s = _run([python, "-m", "train", "detect", "--data", str(args.data), "--format", "voc",
                         "--out", str(args.out), "--epochs", str(args.epochs), "--input-size", str(args.input_size),
                         "--width", str(args.width), "--batch", str(args.batch), "--lr", str(args.lr),
-                        "--patience", str(args.patience), "--vflip", str(args.vflip), "--no-progress"])
+                        "--patience", str(args.patience), "--vflip", str(args.vflip), "--ema", str(args.ema),
+                        "--no-progress"])
     export_s = _run([python, "-m", "export", str(args.out), "--formats", "float32,int8",
                      "--calib-samples", str(args.calib_samples)])
 
@@ -83,7 +85,7 @@ def main(argv=None) -> int:
     best = run.get("best", {})
     print()
     print(f"BCCD ({args.data}): input {args.input_size}, width {args.width}, batch {args.batch}, lr {args.lr}, "
-          f"vflip {args.vflip}, "
+          f"vflip {args.vflip}, ema {args.ema}, "
           f"{len(history)} epochs run of {args.epochs} (patience {args.patience}), {os.cpu_count()} CPU cores")
     print("validation curve (training's per-epoch validation):")
     print(_curve(history))

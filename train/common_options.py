@@ -29,5 +29,9 @@ def add_epoch_options(p: argparse.ArgumentParser) -> None:
                                      "model.keras of ours (layers matched by name and shape)")
     p.add_argument("--freeze-epochs", type=int, default=0,
                    help="with --weights: train with the backbone frozen for this many epochs, then all of it")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="validate and save an exponential moving average of the weights, updated every step with "
+                        "this decay (ramped up over the first steps; e.g. 0.98 for runs of ~1000 steps, 0.999 for "
+                        "longer ones); 0 = off (train/ema.py)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal (the one line per "
                                                               "epoch stays)")

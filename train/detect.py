@@ -45,6 +45,7 @@ class TrainConfig:
     freeze_epochs: int = 0  # with --weights: train only the neck and head for this many epochs first
     strategy: str = "auto"  # train/distribute.py: auto, default, mirrored or multiworker
     precision: str = "auto"  # train/task_fit.py::FitConfig.precision: auto (mixed on a GPU), float32 or mixed
+    ema: float = 0.0  # train/task_fit.py::FitConfig.ema: weight-average decay, 0 = off
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     loss: LossConfig = field(default_factory=LossConfig)
 
@@ -128,7 +129,7 @@ def fit_config(cfg: TrainConfig) -> FitConfig:
     return FitConfig(out=cfg.out, epochs=cfg.epochs, batch_size=cfg.batch, learning_rate=cfg.lr, resume=cfg.resume,
                      seed=cfg.seed, strategy=cfg.strategy, patience=cfg.patience, weights=cfg.weights,
                      freeze_epochs=cfg.freeze_epochs, show_progress=cfg.show_progress, width=cfg.width,
-                     precision=cfg.precision)
+                     precision=cfg.precision, ema=cfg.ema)
 
 
 def train_detector(cfg: TrainConfig, data: LoadedData) -> dict:

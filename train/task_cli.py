@@ -54,7 +54,7 @@ def _fit_config(args):
     return FitConfig(out=args.out, epochs=args.epochs, batch_size=args.batch, learning_rate=args.lr,
                      resume=args.resume, seed=args.seed, strategy=args.strategy, patience=args.patience,
                      weights=args.weights, freeze_epochs=args.freeze_epochs, show_progress=not args.no_progress,
-                     width=getattr(args, "width", None), precision=args.precision)
+                     width=getattr(args, "width", None), precision=args.precision, ema=args.ema)
 
 
 def synth_counts(args, train: int, val: int) -> tuple[int, int]:

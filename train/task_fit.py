@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -23,6 +24,7 @@ import tf_keras as keras
 
 from .common_options import PRECISIONS
 from .distribute import CheckpointFolder, pick_distribution
+from .ema import WeightAverage, check_ema
 from .epochs import BestEpoch, Progress, check_epoch_options, epoch_line, headline_metric, shown_metrics
 from .run_folder import (INPUT_MEAN, INPUT_STD, RunPaths, append_history, build_run_json, read_history,
                          truncate_history, utc_now, write_json_atomic)
@@ -57,6 +59,7 @@ class FitConfig:
     # "auto": mixed float16 where train/distribute.py::pick_distribution finds a GPU; "float32"; "mixed" forces it
     # (on a CPU too: slow, but it is how the tests check the mixed path). model.keras is float32 either way.
     precision: str = "auto"
+    ema: float = 0.0  # decay of the weight average that validation and model.keras use (train/ema.py); 0 = off
 
     def validate(self) -> "FitConfig":
         if int(self.epochs) < 1:
@@ -69,6 +72,7 @@ class FitConfig:
             raise TaskConfigError(f"precision {self.precision!r}: expected one of {', '.join(PRECISIONS)}")
         check_epoch_options(int(self.epochs), int(self.patience), int(self.freeze_epochs), self.weights,
                             self.strategy == "multiworker")
+        check_ema(self.ema, self.strategy == "multiworker")
         self.out = Path(self.out)
         self.name = self.name or self.out.resolve().name
         return self
@@ -275,16 +279,19 @@ def fit(spec: TaskSpec, cfg: FitConfig, on_epoch: Callable[[dict], None] | None 
             if mixed:
                 optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
             epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-            ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
+            average = WeightAverage(model, cfg.ema) if cfg.ema else None
+            parts = {"ema": average} if average is not None else {}
+            ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, **parts)
         folder = CheckpointFolder(paths.checkpoints, chief)
-        return _fit(spec, cfg, dist, mixed, paths, model, optimizer, epoch_var, ckpt, folder, on_epoch)
+        return _fit(spec, cfg, dist, mixed, paths, model, optimizer, epoch_var, ckpt, folder, on_epoch, average)
     finally:
         if folder is not None:
             folder.cleanup()
         keras.mixed_precision.set_global_policy("float32")
 
 
-def _fit(spec, cfg, dist, mixed, paths, model, optimizer, epoch_var, ckpt, folder, on_epoch) -> FitResult:
+def _fit(spec, cfg, dist, mixed, paths, model, optimizer, epoch_var, ckpt, folder, on_epoch,
+         average: WeightAverage | None = None) -> FitResult:
     strategy, chief = dist.strategy, dist.is_chief
     manager = tf.train.CheckpointManager(ckpt, str(folder.path), max_to_keep=3)
     created = None
@@ -358,6 +365,8 @@ def _fit(spec, cfg, dist, mixed, paths, model, optimizer, epoch_var, ckpt, folde
         for x, y in progress.bar(epoch_batches(epoch), epoch + 1, cfg.epochs, total=steps):
             for k, v in step(x, y).items():
                 sums[k] = sums.get(k, 0.0) + float(v)
+            if average is not None:
+                average.update()
             n += 1
             progress.postfix(**{k: v / n for k, v in sums.items()})
         train_s = time.time() - t0
@@ -367,14 +376,15 @@ def _fit(spec, cfg, dist, mixed, paths, model, optimizer, epoch_var, ckpt, folde
         if not chief:
             continue
         scored = _from_checkpoint(spec, manager.latest_checkpoint) if dist.multiworker else model
-        metrics = {k: round(float(v), 5) for k, v in spec.evaluate(scored).items()}
+        with (average.applied(scored) if average is not None else nullcontext(scored)):
+            metrics = {k: round(float(v), 5) for k, v in spec.evaluate(scored).items()}
+            improved = best.update(epoch + 1, metrics)
+            if improved:
+                keeper.save(scored)
         row = {"epoch": epoch + 1, **{k: v / max(n, 1) for k, v in sums.items()},
                **{f"val_{k}": v for k, v in metrics.items()}, "train_seconds": round(train_s, 2),
                "seconds": round(time.time() - t0, 2)}
         append_history(paths, row)
-        improved = best.update(epoch + 1, metrics)
-        if improved:
-            keeper.save(scored)
         write_json_atomic(paths.run_json, _run_json(cfg, spec, best, metrics, created, epoch + 1, False,
                                                          mixed))
         log.debug("epoch %d: %s", epoch + 1, json.dumps(row))
@@ -387,6 +397,8 @@ def _fit(spec, cfg, dist, mixed, paths, model, optimizer, epoch_var, ckpt, folde
         return FitResult(paths, {}, [])
     final = (_from_checkpoint(spec, tf.train.latest_checkpoint(str(paths.checkpoints))) if dist.multiworker
              else _float32_copy(spec, model, mixed))
+    if average is not None:
+        average.copy_to(final)  # the last epoch's average, unless a best epoch was kept below
     keeper.restore_into(final)  # model.keras is the best epoch's model; checkpoints/ keeps the last
     keras.mixed_precision.set_global_policy("float32")  # the inference model's own layers too
     if not best.epoch:  # resumed a finished run with no history: score what is there
@@ -409,6 +421,8 @@ def _run_json(cfg, spec, best: BestEpoch, last_metrics: dict, created, last_epoc
                          created=created)
     run["metrics_last"] = last_metrics
     run["precision"] = _precision_name(mixed)
+    if cfg.ema:
+        run["ema"] = float(cfg.ema)  # validation and model.keras used the weight average (train/ema.py)
     run["best"] = best.to_json(last_epoch, stopped)
     return run
 
