@@ -84,6 +84,8 @@ OPTION_FIELDS = (
     Field("weights", object, check=lambda p: _weights_check(p)),
     Field("patience", int, min=0, max=100000),
     Field("freeze_epochs", int, min=0, max=100000),
+    Field("ema", float, min=0.0, check=lambda d: None if d < 1.0 else "a decay in [0, 1) (0 = off)",
+          expect="a decay in [0, 1) (0 = off)"),
 )
 
 

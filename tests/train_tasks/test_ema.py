@@ -60,7 +60,7 @@ def test_ema_out_of_range_is_refused_by_the_command_line(tmp_path, capsys):
     from train.cli import main
 
     assert main(["classify", "--out", str(tmp_path / "run"), "--ema", "1.5", "--epochs", "1"]) == 2
-    assert "--ema 1.5: expected a decay in [0, 1)" in capsys.readouterr().err
+    assert "--ema 1.5: expected a decay in [0, 1) (0 = off)" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 
