@@ -73,8 +73,9 @@ helper-venvs: $(HELPER_VENVS)
 	$(UV) pip install -q --python $(@D)/bin/python "opencv-python==4.11.0.86" "numpy>=1.26" "ai-edge-litert==2.3.0"
 	touch $@
 
+# --durations: the 40 slowest set-ups and tests end every run, so a CI log says where the suite's time goes
 test: install system-deps helper-venvs
-	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup --no-loadscope-reorder
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup --no-loadscope-reorder --durations=40
 
 # The emulated Raspberry Pi (arm64 Debian under qemu-user, docs/devices.md): flash, run, bench, roll back.
 # SUITE=trixie (Python 3.13) tests on that root instead; SUITE defaults to bookworm (devices/flash.mk).

@@ -67,3 +67,37 @@ def pytest_collection_modifyitems(config, items):
 # (root build 372 s + first flash 400 s measured in CI), 8.5 min with a cached root, on one of the two workers
 # while the other runs the rest. EDGEVISION_BOARD_SIM=0 leaves it out (`make test-board` runs it alone).
 _QEMU_SKIP = "EDGEVISION_BOARD_SIM=0: the emulated arm64 board is left out (`make test-board` runs it)"
+
+
+# Where `make test`'s time goes, per xdist group and worker: the controller adds up every phase's duration of every
+# test report (a group's tests run on one worker, in a row) and prints one table at the end of the run, the
+# longest groups first, with each group's start and end on its worker's clock; the base for balancing the groups.
+_GROUP_TIMES: dict[tuple[str, str], list[float]] = {}  # (worker, group) -> [seconds, first start, last stop]
+
+
+def pytest_runtest_logreport(report):
+    worker = getattr(getattr(report, "node", None), "gateway", None)
+    if worker is None or "@" not in report.nodeid:  # not a test run by an xdist worker
+        return
+    key = (worker.id, report.nodeid.rsplit("@", 1)[1])
+    row = _GROUP_TIMES.setdefault(key, [0.0, report.start or float("inf"), report.stop or 0.0])
+    row[0] += report.duration
+    row[1], row[2] = min(row[1], report.start or row[1]), max(row[2], report.stop or row[2])
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _GROUP_TIMES:
+        return
+    t0 = min(row[1] for row in _GROUP_TIMES.values())
+    busy: dict[str, float] = {}
+    lines = []
+    for (worker, group), (seconds, start, stop) in sorted(_GROUP_TIMES.items(), key=lambda kv: -kv[1][0]):
+        busy[worker] = busy.get(worker, 0.0) + seconds
+        lines.append(f"{seconds:8.1f} s  {worker}  {start - t0:7.0f} .. {stop - t0:7.0f} s  {group}")
+    terminalreporter.write_sep("=", "time per xdist group (tests/conftest.py)")
+    for line in lines[:30]:
+        terminalreporter.write_line(line)
+    if len(lines) > 30:
+        terminalreporter.write_line(f"... and {len(lines) - 30} shorter groups")
+    per_worker = ", ".join(f"{w} {s / 60:.1f} min" for w, s in sorted(busy.items()))
+    terminalreporter.write_line(f"busy per worker: {per_worker}; {sum(busy.values()) / 60:.1f} min in all")
