@@ -1,5 +1,5 @@
 """The weight average of the shared training loop (train/ema.py, ``--ema``): the arithmetic on a real Keras model,
-and through ``fit`` on a tiny real classifier: validation and model.keras see the average, the checkpoint keeps
+and through ``fit`` on a three-layer classifier: validation and model.keras see the average, the checkpoint keeps
 both, --resume continues the average."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.train_tasks.test_best_epoch import _ScriptedClassifier
+from tests.train_tasks.tiny_spec import TinySpec
 
 
 def _tiny_model():
@@ -85,24 +85,23 @@ def test_fit_validates_and_saves_the_average_and_resume_continues_it(tmp_path):
     from train.task_fit import FitConfig, fit
 
     out = tmp_path / "run"
-    spec = _ScriptedClassifier([0.5, 0.4, 0.3])  # epoch 1 stays the best
+    spec = TinySpec([0.5, 0.4, 0.3])  # epoch 1 stays the best
     fit(spec, FitConfig(out=out, epochs=1, batch_size=4, learning_rate=0.05, ema=0.9, show_progress=False))
     raw, average = _restored(spec, tf.train.latest_checkpoint(str(out / "checkpoints")), 0.9)
     assert int(average.updates.numpy()) == 2  # two steps per epoch
     saved = load_model(str(out / "model.keras"))
-    kernel = "block_1_expand"
-    avg_kernel = average.average[[w.name for w in raw.weights].index(raw.get_layer(kernel).weights[0].name)]
-    assert not np.allclose(raw.get_layer(kernel).get_weights()[0], avg_kernel.numpy())  # the two differ
-    np.testing.assert_allclose(saved.get_layer(kernel).get_weights()[0], avg_kernel.numpy(), rtol=1e-6)
-    np.testing.assert_allclose(spec.seen[0][kernel][0], avg_kernel.numpy(), rtol=1e-6)  # validation saw it too
+    avg_kernel = average.average[[w.name for w in raw.weights].index(raw.get_layer("conv").weights[0].name)]
+    assert not np.allclose(raw.get_layer("conv").get_weights()[0], avg_kernel.numpy())  # the two differ
+    np.testing.assert_allclose(saved.get_layer("conv").get_weights()[0], avg_kernel.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(spec.seen[0], avg_kernel.numpy(), rtol=1e-6)  # validation saw it too
     assert read_run_json(out)["ema"] == 0.9
 
-    resumed = _ScriptedClassifier([0.4, 0.3])
+    resumed = TinySpec([0.4, 0.3])
     fit(resumed, FitConfig(out=out, epochs=3, batch_size=4, learning_rate=0.05, ema=0.9, resume=True,
                            show_progress=False))
     _, average = _restored(spec, tf.train.latest_checkpoint(str(out / "checkpoints")), 0.9)
     assert int(average.updates.numpy()) == 6  # the count went on from the checkpoint: 2 + 2 epochs x 2 steps
     run = read_run_json(out)
     assert run["best"]["epoch"] == 1 and run["best"]["last_epoch"] == 3
-    kept = load_model(str(out / "model.keras")).get_layer(kernel).get_weights()[0]
-    np.testing.assert_allclose(kept, saved.get_layer(kernel).get_weights()[0], rtol=1e-6)  # epoch 1's average
+    kept = load_model(str(out / "model.keras")).get_layer("conv").get_weights()[0]
+    np.testing.assert_allclose(kept, saved.get_layer("conv").get_weights()[0], rtol=1e-6)  # epoch 1's average
