@@ -2,14 +2,15 @@
 device runs them, print the figures and the validation curve.
 
     .venv/bin/python benchmarks/bccd_bench.py [--data ../shared/datasets/bccd/BCCD] [--out runs/bccd]
-        [--epochs 80] [--input-size 320] [--width 0.5] [--batch 16] [--lr 8e-3] [--patience 20]
-        [--vflip 0.5] [--ema 0.98] [--skip-train]
+        [--epochs 60] [--input-size 416] [--width 0.5] [--batch 16] [--lr 8e-3] [--patience 0]
+        [--vflip 0.0] [--ema 0.98] [--skip-train]
 
 BCCD (Shenggan/BCCD_Dataset, MIT licence) as shipped: VOC XML, ImageSets/Main/{train,val}.txt, 3 classes
 (RBC, WBC, Platelets). The training is ``python -m train detect --format voc`` with the arguments given; the
 export is ``python -m export RUN --formats float32,int8``; every figure printed is read back from the run
 folder (run.json, history.jsonl) and export.json, nothing is computed here. Goals (issue #12): val mAP@0.5
->= 0.90 from scratch, int8 within 1 point of float32.
+>= 0.90 from scratch, int8 within 1 point of float32. The defaults are the run that met them (docs/datasets.md:
+0.9097 float32, 0.9075 int8, about an hour on 2 cores).
 """
 
 from __future__ import annotations
@@ -52,14 +53,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "bccd" / "BCCD")
     p.add_argument("--out", type=Path, default=ROOT / "runs" / "bccd")
-    p.add_argument("--epochs", type=int, default=80)
-    p.add_argument("--input-size", type=int, default=320)
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--input-size", type=int, default=416)
     p.add_argument("--width", type=float, default=0.5)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=8e-3)
-    p.add_argument("--patience", type=int, default=20)
+    p.add_argument("--patience", type=int, default=0)
     p.add_argument("--vflip", type=float, default=0.0, help="vertical flips (a slide has no up or down)")
-    p.add_argument("--ema", type=float, default=0.0, help="weight-average decay (train --ema; 0 = off)")
+    p.add_argument("--ema", type=float, default=0.98, help="weight-average decay (train --ema; 0 = off)")
     p.add_argument("--calib-samples", type=int, default=200)
     p.add_argument("--skip-train", action="store_true", help="export and report an existing run in --out")
     args = p.parse_args(argv)
