@@ -124,7 +124,10 @@ def test_two_clients_get_the_annotated_stream_and_one_that_stalls_then_leaves_st
     # the frames change: the synthetic counter moves on (read back from its 8x8 grey mark)
     marks = [frame_number_mark(f) for f in stays.frames]
     assert len(set(marks)) >= 40, marks
-    steps = [(b - a) % 256 for a, b in zip(marks, marks[1:])]
+    # the mark is a grey level (frame number mod 256), read back through H.264: a loaded encoder blurs it by a
+    # level or two, so a repeated frame can read 2 below the last one; steps are taken signed, mod 256
+    steps = [(b - a + 128) % 256 - 128 for a, b in zip(marks, marks[1:])]
+    assert min(steps) >= -4, steps  # frames in order (up to the compression's blur)
     assert max(steps) <= 30, steps  # no stall of the pipeline: never two seconds without a new frame
     # and they carry the overlay: the classifier's white label text, and none of it outside its corner
     corner, rest = zip(*(_overlay_pixels(f) for f in stays.frames))
