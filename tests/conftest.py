@@ -63,8 +63,8 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda it: rank.get(it.get_closest_marker("xdist_group").args[0], len(rank)))  # stable
 
 
-# The emulated board (tests/devices/test_sim_board.py) is part of `make test`: about 25 min on a fresh machine
-# (root build 372 s + first flash 400 s measured in CI), 8.5 min with a cached root, on one of the two workers
+# The emulated board (tests/devices/test_sim_board.py) is part of `make test`: about 17 min on a fresh machine
+# (its first flash with the root build 746 s, CI 2026-12-03), 9 min with a cached root, on one of the two workers
 # while the other runs the rest. EDGEVISION_BOARD_SIM=0 leaves it out (`make test-board` runs it alone).
 _QEMU_SKIP = "EDGEVISION_BOARD_SIM=0: the emulated arm64 board is left out (`make test-board` runs it)"
 
