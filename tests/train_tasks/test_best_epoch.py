@@ -60,49 +60,25 @@ def test_progress_in_a_pipe_prints_lines_and_no_bar(tmp_path):
     assert (tmp_path / "err").read_text() == ""
 
 
-class _ScriptedClassifier:
-    """A real 3-class classifier on random images; evaluate() returns the next scripted top-1 and records
-    the weights it was given, so the test can check which epoch's weights ended up in model.keras."""
-
-    task = "classify"
+class _ScriptedClassifier(TinySpec):
+    """TinySpec's loop parts around a real 3-class classifier (MobileNetV2 layers, for the freeze test);
+    evaluate() records every layer's weights it was given."""
 
     def __init__(self, scores, size=32):
         from train.classify.task import ClassifyConfig
 
-        self.scores, self.size, self.seen = list(scores), size, []
+        super().__init__(scores, size)
         self.cfg = ClassifyConfig(size, 0.35, head_channels=16)
-        rng = np.random.default_rng(0)
-        self.x = rng.uniform(0, 1, (8, size, size, 3)).astype(np.float32)
-        self.y = rng.integers(0, 3, 8).astype(np.int32)
 
     def build(self):
         from train.classify.task import build_classifier
 
         return build_classifier(3, self.cfg)
 
-    def batches(self, epoch):
-        yield self.x[:4], self.y[:4]
-        yield self.x[4:], self.y[4:]
-
-    def loss(self, targets, outputs, model):
-        import tensorflow as tf
-        import tf_keras as keras
-
-        return {"loss": tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(targets, outputs))}
-
     def evaluate(self, model):
         self.seen.append({layer.name: [w.copy() for w in layer.get_weights()] for layer in model.layers
                           if layer.weights})
         return {"top1": self.scores[len(self.seen) - 1], "top5": 1.0}
-
-    def inference_model(self, model):
-        return model
-
-    def run_fields(self):
-        from train.task_fit import input_spec
-
-        return {"labels": ["a", "b", "c"], "input": input_spec(self.size, self.size), "model": {},
-                "outputs": [], "decode": {}, "data": {}}
 
 
 @pytest.mark.training

@@ -13,16 +13,16 @@ class TinySpec:
 
     task = "classify"
 
-    def __init__(self, scores):
-        self.scores, self.seen = list(scores), []
+    def __init__(self, scores, size: int = 16):
+        self.scores, self.size, self.seen = list(scores), size, []
         rng = np.random.default_rng(0)
-        self.x = rng.uniform(0, 1, (8, 16, 16, 3)).astype(np.float32)
+        self.x = rng.uniform(0, 1, (8, size, size, 3)).astype(np.float32)
         self.y = rng.integers(0, 3, 8).astype(np.int32)
 
     def build(self):
         import tf_keras as keras
 
-        inp = keras.Input((16, 16, 3))
+        inp = keras.Input((self.size, self.size, 3))
         x = keras.layers.Conv2D(4, 3, name="conv")(inp)
         x = keras.layers.BatchNormalization(name="bn")(x)
         x = keras.layers.GlobalAveragePooling2D()(x)
@@ -48,5 +48,5 @@ class TinySpec:
     def run_fields(self):
         from train.task_fit import input_spec
 
-        return {"labels": ["a", "b", "c"], "input": input_spec(16, 16), "model": {}, "outputs": [], "decode": {},
-                "data": {}}
+        return {"labels": ["a", "b", "c"], "input": input_spec(self.size, self.size), "model": {}, "outputs": [],
+                "decode": {}, "data": {}}
