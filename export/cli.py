@@ -61,6 +61,21 @@ OPTION_FIELDS = (
 )
 
 
+def optimize_options(args: argparse.Namespace):
+    """The fine-tune and mode settings of ``--optimize`` from the parsed options (export.optimize.OptimizeOptions)."""
+    from dataclasses import replace
+
+    from .optimize import DEFAULT_TUNE, OptimizeError, OptimizeOptions
+
+    tune = replace(DEFAULT_TUNE, steps=args.finetune_steps, learning_rate=args.finetune_lr)
+    opt = OptimizeOptions(args.sparsity, args.prune_frequency, args.clusters, tune, qat_learning_rate=args.qat_lr)
+    if args.prune_dense_share is not None:
+        if not 0.0 <= args.prune_dense_share < 1.0:
+            raise OptimizeError(f"--prune-dense-share {args.prune_dense_share} must lie in [0, 1)")
+        opt = replace(opt, prune_dense_share=args.prune_dense_share)
+    return opt
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["report"]:  # `python -m export report RUN`: score the variants already exported
@@ -76,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         from train.device import start_tensorflow
 
         start_tensorflow(what="export")  # no CUDA probe noise on a CPU-only host; one line says why
-        from .optimize import OptimizeOptions, parse_modes
+        from .optimize import parse_modes
         from .targets import formats_for, parse_targets
 
         targets = parse_targets(args.target) if args.target else []
@@ -87,18 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             from .optimize import OptimizeError
 
             raise OptimizeError(f"--sparsity {args.sparsity} must lie strictly between 0 and 1")
-        from dataclasses import replace
-
-        from .optimize import DEFAULT_TUNE
-
-        tune = replace(DEFAULT_TUNE, steps=args.finetune_steps, learning_rate=args.finetune_lr)
-        opt = OptimizeOptions(args.sparsity, args.prune_frequency, args.clusters, tune, qat_learning_rate=args.qat_lr)
-        if args.prune_dense_share is not None:
-            if not 0.0 <= args.prune_dense_share < 1.0:
-                from .optimize import OptimizeError
-
-                raise OptimizeError(f"--prune-dense-share {args.prune_dense_share} must lie in [0, 1)")
-            opt = replace(opt, prune_dense_share=args.prune_dense_share)
+        opt = optimize_options(args)
         if args.min_runtime:
             from .min_runtime import runtime_ops
 

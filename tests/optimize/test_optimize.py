@@ -139,6 +139,15 @@ def test_layers_kept_dense_make_the_others_sparser_so_the_overall_target_holds(m
     assert sum(layer.zeros for layer in kernels) / sum(layer.weights for layer in kernels) >= 0.49, exported.table()
 
 
+def test_a_dense_share_of_zero_prunes_every_layer(model, images):
+    """`--prune-dense-share 0` (test_cli_optimize.py checks the option reaches PruneConfig): no layer is kept
+    dense, every Conv2D and Dense kernel is pruned to the target."""
+    result = prune(model, images, PruneConfig(0.5, frequency=4, tune=TUNE, dense_share=0.0))
+    assert set(result.pruned_layers) == {"conv1", "conv2", "dense", "head"}
+    kernels = [layer for layer in result.report.layers if layer.kind != "DepthwiseConv2D"]
+    assert kernels and all(layer.sparsity >= 0.45 for layer in kernels), result.report.table()
+
+
 @pytest.mark.parametrize("cfg, message", [
     (PruneConfig(0.5, skip=("nope",)), r"skip names \['nope'\], which are not Conv2D/Dense layers"),
     (PruneConfig(0.5, skip=("conv2",), dense_share=0.5), "has no Conv2D or Dense layer to prune"),
@@ -148,3 +157,17 @@ def test_layers_kept_dense_make_the_others_sparser_so_the_overall_target_holds(m
 def test_bad_layer_choices_are_refused_by_name(model, images, cfg, message):
     with pytest.raises(OptimizeError, match=message):
         prune(model, images, cfg)
+
+
+def test_cqat_names_the_kernels_whose_clusters_qat_did_not_keep():
+    from export.optimize import clusters_lost
+    from export.optimize.sparsity import LayerSparsity, SparsityReport
+
+    report = SparsityReport((LayerSparsity("expand", "Conv2D", 96, 0, 16),
+                             LayerSparsity("project", "Conv2D", 96, 0, 40),
+                             LayerSparsity("dw", "DepthwiseConv2D", 27, 0, 27),
+                             LayerSparsity("tiny", "Conv2D", 8, 0, 8)))
+    assert clusters_lost(report, ("expand", "project"), 16) == [
+        "clusters not kept through QAT in 1 of 2 clustered layers (more than 16 distinct values; tfmot issue 1056): "
+        "project"]
+    assert clusters_lost(report, ("expand",), 16) == []  # depthwise and too-small kernels are never clustered

@@ -35,7 +35,10 @@ def test_unsupported_layer_stays_float(gated, mode):
                                                          prune_ramp=0.5, prune_dense_share=0.0))
     names = [layer.name for layer in done.model.layers]
     assert "mul" in names and "quant_c1" in names and "quant_logits" in names
-    assert done.notes == ["float layers: mul"]
+    assert done.notes[0] == "float layers: mul"
+    # CQAT: tfmot loses the clusters of the plain `logits` conv (its issue 1056); the export says so by name
+    assert done.notes[1:] == (["clusters not kept through QAT in 1 of 3 clustered layers (more than 16 distinct "
+                               "values; tfmot issue 1056): logits"] if mode == "cqat" else [])
     assert done.model.output_names == model.output_names
 
 
