@@ -72,3 +72,21 @@ def trained_run(tmp_path_factory) -> Path:
     train_detector(TrainConfig(out=out, epochs=1, batch=16, input_size=64, width=0.35, allow_small_input=True,
                                show_progress=False), load_detection_data(data, "coco"))
     return out
+
+
+@pytest.fixture(scope="session")
+def pruned_export(trained_run, tmp_path_factory) -> tuple[int, Path, str]:
+    """`python -m export RUN --formats float32,int8 --optimize prune` on the trained tiny run, once for the folder:
+    (exit code, export folder, what it printed). The CLI tests read it; the report tests report on a copy."""
+    import contextlib
+    import io
+
+    from export.cli import main
+
+    out = tmp_path_factory.mktemp("pruned_export")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        rc = main([str(trained_run), "--formats", "float32,int8", "--optimize", "prune", "--sparsity", "0.5",
+                   "--finetune-steps", "8", "--prune-frequency", "2", "--calib-samples", "16", "--out", str(out),
+                   "--no-eval", "--parity-images", "4"])
+    return rc, out, printed.getvalue()
