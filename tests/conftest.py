@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,40 @@ def repo() -> Path:
     return REPO
 
 
+@pytest.fixture(scope="session")
+def trained_task_runs(tmp_path_factory) -> dict[str, Path]:
+    """task -> a tiny synthetic run folder of every non-detection task, trained for two epochs by the real CLI
+    (`python -m train <task>`, tests/export/task_cases.py) once per session; what the CLI printed is in
+    ``<run>.printed.txt`` beside each folder, and its run.json as training left it in ``<run>.trained.json`` (an
+    export refreshes the run's validation figure with the file it wrote). tests/export exports them; train_tasks/test_tiny_training.py checks
+    the folders, so both are one xdist group (below)."""
+    import contextlib
+    import io
+
+    from train.cli import main as train_main
+
+    from tests.export.task_cases import CASES
+
+    root = tmp_path_factory.mktemp("task_runs")
+    cwd = os.getcwd()
+    os.chdir(root)  # the synthetic sets are written to ./data
+    done = {}
+    try:
+        for task, (args, *_rest) in CASES.items():
+            out = root / f"run_{task}"
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                rc = train_main([task, "--out", str(out), "--epochs", "2", *args])
+            (root / f"run_{task}.printed.txt").write_text(printed.getvalue())
+            if rc != 0:
+                pytest.fail(f"python -m train {task} exited {rc}:\n{printed.getvalue()[-2000:]}")
+            shutil.copy(out / "run.json", root / f"run_{task}.trained.json")  # before an export refreshes it
+            done[task] = out
+    finally:
+        os.chdir(cwd)
+    return done
+
+
 # Folders whose tests all import TensorFlow, train, convert or start sshd: slow by what they do.
 _SLOW_FOLDERS = {"train": "training", "train_tasks": "training", "export": "conversion",
                  "optimize": "conversion", "devices": "sshd"}
@@ -37,10 +72,13 @@ _CAUSES = ("training", "conversion", "sshd", "browser", "xdisplay", "gstreamer",
 # module fixtures are made once); the folders below, whose modules share a costly session fixture (the trained
 # runs of tests/export and tests/optimize, the sshd and wheel of tests/devices), stay together as a whole.
 _SHARED_FOLDERS = {"export", "optimize", "devices"}
-# The longest groups are handed out first so that the two workers finish together: the emulated board, then the
-# trained-run folders (the Makefile passes --no-loadscope-reorder, else xdist hands out the groups with the most
-# tests first, which puts the board, 8 tests, near the end).
-_FIRST = ("board", "export", "optimize")
+_SHARED_MODULES = {"train_tasks/test_tiny_training.py": "export"}  # the trained task runs of tests/export
+# The longest groups are handed out first, longest first, so that the two workers finish together (the Makefile
+# passes --no-loadscope-reorder, else xdist hands out the groups with the most tests first, which puts the board,
+# 8 tests, near the end): the order of the time table below in a full run (2026-12-06); the rest are short.
+_FIRST = ("board", "export", "optimize", "devices", "train/test_distribute.py",
+          "train/test_training.py", "tracking/test_clip_tracking.py", "train_tasks/test_one_loop.py",
+          "train_tasks/test_progress_output.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -56,16 +94,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         if item.get_closest_marker("qemu") and os.environ.get("EDGEVISION_BOARD_SIM") == "0":
             item.add_marker(pytest.mark.skip(reason=_QEMU_SKIP))
+        module = "/".join(parts)
         group = ("board" if item.get_closest_marker("qemu") else
-                 parts[0] if parts[0] in _SHARED_FOLDERS and len(parts) > 1 else "/".join(parts))
+                 parts[0] if parts[0] in _SHARED_FOLDERS and len(parts) > 1 else _SHARED_MODULES.get(module, module))
         item.add_marker(pytest.mark.xdist_group(group))
     rank = {g: i for i, g in enumerate(_FIRST)}
     items.sort(key=lambda it: rank.get(it.get_closest_marker("xdist_group").args[0], len(rank)))  # stable
 
 
-# The emulated board (tests/devices/test_sim_board.py) is part of `make test`: about 17 min on a fresh machine
-# (its first flash with the root build 746 s, CI 2026-12-03), 9 min with a cached root, on one of the two workers
-# while the other runs the rest. EDGEVISION_BOARD_SIM=0 leaves it out (`make test-board` runs it alone).
+# The emulated board (tests/devices/test_sim_board.py) is part of `make test`: 814 s on a fresh machine (the root
+# build 244 s, the first flash with its apt step 318 s; 2026-12-06), 333 s once the root is cached and holds the
+# profile's packages, on one of the two workers while the other runs the rest. EDGEVISION_BOARD_SIM=0 leaves it
+# out (`make test-board` runs it alone).
 _QEMU_SKIP = "EDGEVISION_BOARD_SIM=0: the emulated arm64 board is left out (`make test-board` runs it)"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import cv2
@@ -104,21 +103,24 @@ def tiny_run(tmp_path_factory, tiny_data) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_task_runs(tmp_path_factory) -> dict[str, Path]:
-    """task -> a tiny synthetic run folder of every non-detection task, trained by the real CLI once per session."""
-    from train.cli import main as train_main
+def exported_task_runs(trained_task_runs, tmp_path_factory) -> dict:
+    """task -> (run folder, export report): each tiny task run (tests/conftest.py) exported once to float32 and
+    int8 and through its optimisation mode (task_cases.OPTIMIZE, a few fine-tune steps), scored through edge. The
+    files go to a folder of their own (report.out_dir), not the run's export/, which the tests of
+    train_tasks/test_tiny_training.py export into."""
+    from export.formats import parse_formats
+    from export.optimize import OptimizeOptions
+    from export.optimize.common import FineTune
+    from export.pipeline import ExportOptions, export_run
 
-    from .task_cases import CASES
+    from .task_cases import OPTIMIZE
 
-    root = tmp_path_factory.mktemp("task_runs")
-    cwd = os.getcwd()
-    os.chdir(root)  # the synthetic sets are written to ./data
     done = {}
-    try:
-        for task, (args, *_rest) in CASES.items():
-            out = root / f"run_{task}"
-            assert train_main([task, "--out", str(out), "--epochs", "1", *args]) == 0
-            done[task] = out
-    finally:
-        os.chdir(cwd)
+    for task, out in trained_task_runs.items():
+        options = ExportOptions(formats=parse_formats("float32,int8"), calib_samples=10, parity_images=4, threads=1,
+                                latency_runs=3, optimize=[OPTIMIZE[task]], out_dir=tmp_path_factory.mktemp(f"export_{task}"),
+                                optimize_options=OptimizeOptions(
+                                    tune=FineTune(steps=6, batch_size=4, learning_rate=1e-3), frequency=1,
+                                    prune_ramp=0.5))
+        done[task] = (out, export_run(out, options, log=lambda *_: None))
     return done

@@ -11,3 +11,20 @@ CASES = {
     "enhance": (["--input-width", "32", "--input-height", "24", "--batch", "4", "--synth-train", "10",
                  "--synth-val", "3"], ["curves"], {"psnr", "ssim", "psnr_in", "mean_in", "mean_out"}, "enhance"),
 }
+
+# task -> the optimisation mode its export goes through (tests/export/conftest.py::exported_task_runs), so that
+# the real task models take every stage the six modes are made of: pruning then QAT (pqat), clustering then
+# cluster-preserving QAT (cqat), the 2:4 pattern on the two-output pose model (prune24), QAT alone on the curves
+# model. prune and cluster alone are the first stages of pqat and cqat; every mode is also tested on a small
+# model in tests/optimize/test_optimize.py, and prune on the trained detector in tests/optimize/test_cli_optimize.py.
+OPTIMIZE = {"classify": "pqat", "segment": "cqat", "pose": "prune24", "enhance": "qat"}
+
+
+def exported_variants(task: str) -> list[tuple[str, str]]:
+    """(variant, format) of every file exported_task_runs writes for ``task``, in export's order: the trained model
+    to float32 and int8, then its mode (a QAT mode to int8 only)."""
+    from export.optimize import QUANTIZED_MODES
+
+    mode = OPTIMIZE[task]
+    return [("", "float32"), ("", "int8")] + [(mode, f) for f in ("float32", "int8")
+                                              if f == "int8" or mode not in QUANTIZED_MODES]

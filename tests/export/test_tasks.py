@@ -1,7 +1,8 @@
 """Pose, segment, enhance and classify go through export and edge exactly as detection does.
 
-Per task, one tiny synthetic run (module-scoped, trained by the real CLI) is exported to float32 and int8;
-the .tflite metadata is read by edge, float32 matches Keras within 1e-4, both variants are scored through
+Per task, one tiny synthetic run (trained by the real CLI) is exported to float32 and int8 (and through its
+optimisation mode, tested in test_task_optimize.py; conftest.exported_task_runs exports once for the folder);
+the .tflite metadata is read by edge, float32 matches Keras within 1e-4, every variant is scored through
 Engine + the task's adapter, and ``python -m edge run`` (no --task) writes the task's JSON line keys.
 """
 
@@ -17,22 +18,19 @@ import pytest
 
 from edge.metadata import model_info
 from edge.model_file import read_model_file
-from export.formats import parse_formats
-from export.pipeline import ExportOptions, export_run, summary
+from export.pipeline import summary
 from export.run_folder import load_run
 from export.task_data import task_data
 
-from .task_cases import CASES
+from .task_cases import CASES, exported_variants
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def runs(trained_task_runs):
-    """task -> (run folder, its export report), exported once for the module."""
-    options = ExportOptions(formats=parse_formats("float32,int8"), calib_samples=10, parity_images=4,
-                            threads=1, latency_runs=3)
-    return {task: (out, export_run(out, options, log=lambda *_: None)) for task, out in trained_task_runs.items()}
+def runs(exported_task_runs):
+    """task -> (run folder, its export report)."""
+    return exported_task_runs
 
 
 @pytest.mark.parametrize("task", list(CASES))
@@ -40,7 +38,7 @@ def test_export_metadata_parity_and_scores(runs, task):
     out, report = runs[task]
     roles, metric_keys = CASES[task][1], CASES[task][2]
     assert report.task == task
-    by = {r.format: r for r in report.formats}
+    by = {r.format: r for r in report.formats if not r.variant}  # the trained model as is
     assert set(by) == {"float32", "int8"}
     assert by["float32"].parity_ok and by["float32"].parity_max_abs_diff <= 1e-4
     assert by["int8"].input["dtype"] == "uint8" and by["int8"].output["dtype"] == "int8"
@@ -50,8 +48,8 @@ def test_export_metadata_parity_and_scores(runs, task):
         assert [o.role for o in info.outputs] == roles
         assert set(r.metrics) == metric_keys and all(np.isfinite(v) for v in r.metrics.values())
         assert r.eval_images == len(task_data(load_run(out)).val) and r.latency_p50_ms > 0
-    written = json.loads((out / "export" / "export.json").read_text())
-    assert [f["format"] for f in written["formats"]] == ["float32", "int8"]
+    written = json.loads((Path(report.out_dir) / "export.json").read_text())
+    assert [(f["variant"], f["format"]) for f in written["formats"]] == exported_variants(task)
     assert set(written["formats"][1]["metrics"]) == metric_keys and written["task"] == task
     assert "int8 - float32:" in summary(report)
 
@@ -76,7 +74,7 @@ def _first_val_image(out: Path, task: str) -> Path:
 @pytest.mark.parametrize("task", list(CASES))
 def test_edge_run_takes_the_task_from_metadata(runs, task, tmp_path):
     out, report = runs[task]
-    model = out / "export" / "model_int8.tflite"
+    model = Path(report.out_dir) / "model_int8.tflite"
     image = _first_val_image(out, task)
     lines = tmp_path / "out.jsonl"
     picture = tmp_path / "out.png"
@@ -128,18 +126,19 @@ def test_export_report_scores_every_task(runs, task, tmp_path):
     from train import tasks
 
     out, exported = runs[task]
-    rc = export_main(["report", str(out), "--out", str(tmp_path), "--latency-runs", "2", "--threads", "1",
-                      "--targets", "cpu", "--no-progress"])
+    rc = export_main(["report", str(out), "--export-dir", exported.out_dir, "--out", str(tmp_path), "--latency-runs",
+                      "2", "--threads", "1", "--targets", "cpu", "--no-progress"])
     assert rc == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.csv", "report.json", "report.md", "report.png"]
     data = json.loads((tmp_path / "report.json").read_text())
     headline = tasks.get(task).headline()
     assert data["task"] == task and data["metric"] == headline.key
     by = {v["variant"]: v for v in data["variants"]}
-    assert set(by) == {"float32", "int8"}
+    assert set(by) == {f"{variant}/{fmt}" if variant else fmt for variant, fmt in exported_variants(task)}
     for name, v in by.items():
         assert v["error"] is None and set(v["metrics"]) == CASES[task][2]
-        scored = next(f for f in exported.formats if f.format == name)  # the same scorer as export's own run
+        scored = next(f for f in exported.formats  # the same scorer as export's own run
+                      if (f"{f.variant}/{f.format}" if f.variant else f.format) == name)
         assert v["metrics"][headline.key] == pytest.approx(scored.metrics[headline.key], abs=1e-6)
     assert by["float32"]["drop"] == 0.0
     assert by["int8"]["drop"] == pytest.approx(

@@ -1,11 +1,15 @@
-"""A tiny training run per task through ``python -m train <task>``'s code path: run folder, model, metrics."""
+"""A tiny training run per task through ``python -m train <task>``'s code path: run folder, model, metrics.
+
+Classify, pose and enhance check the runs tests/export exports too (tests/conftest.py::trained_task_runs, two
+epochs, trained once per session: this module shares their xdist group); segment trains its own with --argmax.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
-import pytest
 
 from train.cli import main
 from train.saved_model import load_model
@@ -23,6 +27,17 @@ def _run(tmp_path, task, *extra, capsys=None):
     assert rc == 0
     if capsys is not None:
         assert_one_number(out, capsys.readouterr().out, capsys)
+    return out
+
+
+def _shared(trained_task_runs, task, tmp_path, capsys):
+    """A copy of the session's tiny run of ``task`` as training left it (tests/export's exports refresh run.json's
+    validation figure), its one validation number checked against export's (one_number.py)."""
+    shared = trained_task_runs[task]
+    out = tmp_path / "run"
+    shutil.copytree(shared, out)
+    shutil.copy(shared.parent / f"{shared.name}.trained.json", out / "run.json")
+    assert_one_number(out, (shared.parent / f"{shared.name}.printed.txt").read_text(), capsys)
     return out
 
 
@@ -45,16 +60,15 @@ def _check_folder(out, task, metric_keys):
     return run, model
 
 
-def test_classify(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)  # the synthetic set goes to ./data
-    out = _run(tmp_path, "classify", "--input-size", "32", "--batch", "8", "--synth-train", "24",
-               "--synth-val", "10", capsys=capsys)
+def test_classify(trained_task_runs, tmp_path, monkeypatch, capsys):
+    out = _shared(trained_task_runs, "classify", tmp_path, capsys)
     run, model = _check_folder(out, "classify", ["top1", "top5"])
     assert run["labels"] == ["circle", "cross", "square", "star", "triangle"]
     assert 0 <= run["metrics"]["top1"] <= run["metrics"]["top5"] <= 1
     probs = model.predict(np.zeros((1, 32, 32, 3), np.float32), verbose=0)
     assert probs.shape == (1, 5) and abs(float(probs.sum()) - 1) < 1e-4
-    # --resume continues the same run to a third epoch; without --resume the folder is refused
+    # --resume continues the run (the copy) to a third epoch; without --resume the folder is refused
+    monkeypatch.chdir(trained_task_runs["classify"].parent)  # where the synthetic set is, as for the first epochs
     assert main(["classify", "--out", str(out), "--epochs", "3", "--input-size", "32", "--batch", "8",
                  "--resume"]) == 0
     assert [r["epoch"] for r in read_history(RunPaths(out))] == [1, 2, 3]
@@ -72,10 +86,8 @@ def test_segment_argmax(tmp_path, monkeypatch, capsys):
     assert classes.shape == (1, 64, 64) and classes.dtype == np.int32 and classes.max() < 6
 
 
-def test_pose(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    out = _run(tmp_path, "pose", "--input-size", "64", "--batch", "4", "--synth-train", "12", "--synth-val", "4",
-               capsys=capsys)
+def test_pose(trained_task_runs, tmp_path, capsys):
+    out = _shared(trained_task_runs, "pose", tmp_path, capsys)
     run, model = _check_folder(out, "pose", ["pck", "oks_ap", "oks_ap50"])
     assert run["outputs"][0] == {"name": "heatmaps", "role": "heatmaps", "shape": [1, 16, 16, 17]}
     assert run["decode"]["kind"] == "heatmaps_offsets" and len(run["labels"]) == 17
@@ -83,10 +95,8 @@ def test_pose(tmp_path, monkeypatch, capsys):
     assert hist[1]["heatmap_loss"] < hist[0]["heatmap_loss"]  # it learns something in two tiny epochs
 
 
-def test_enhance(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    out = _run(tmp_path, "enhance", "--input-width", "32", "--input-height", "24", "--batch", "4",
-               "--synth-train", "8", "--synth-val", "2", capsys=capsys)
+def test_enhance(trained_task_runs, tmp_path, capsys):
+    out = _shared(trained_task_runs, "enhance", tmp_path, capsys)
     run, model = _check_folder(out, "enhance", ["psnr", "ssim", "mean_in", "mean_out"])
     assert run["outputs"] == [{"name": "curves", "role": "curves", "shape": [1, 24, 32, 3]}]
     curves = model.predict(np.zeros((1, 24, 32, 3), np.float32), verbose=0)
