@@ -90,7 +90,9 @@ def _wait_for_window(proc: subprocess.Popen, display: str, tmp_path: Path, timeo
 
 
 def test_display_window_shows_the_stream_and_ends_on_its_own(gui_python, x_display, ssd, tmp_path):
-    proc = _run(gui_python, x_display, ssd, frames=240)  # 8 s at 30 FPS
+    # 20 s at 30 FPS: time for the screen grabs (an ffmpeg each, seconds apart on a busy host) to find the window
+    # before the run ends on its own; 240 frames (8 s) ended unseen once under a full `make test` (2026-12-06)
+    proc = _run(gui_python, x_display, ssd, frames=600)
     try:
         first = _wait_for_window(proc, x_display, tmp_path)
         time.sleep(0.5)
