@@ -32,8 +32,8 @@ def trained_task_runs(tmp_path_factory) -> dict[str, Path]:
     """task -> a tiny synthetic run folder of every non-detection task, trained for two epochs by the real CLI
     (`python -m train <task>`, tests/export/task_cases.py) once per session; what the CLI printed is in
     ``<run>.printed.txt`` beside each folder, and its run.json as training left it in ``<run>.trained.json`` (an
-    export refreshes the run's validation figure with the file it wrote). tests/export exports them; train_tasks/test_tiny_training.py checks
-    the folders, so both are one xdist group (below)."""
+    export refreshes the run's validation figure with the file it wrote). tests/export exports them;
+    train_tasks/test_tiny_training.py checks the folders, so both are one xdist group (below)."""
     import contextlib
     import io
 

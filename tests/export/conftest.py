@@ -117,10 +117,10 @@ def exported_task_runs(trained_task_runs, tmp_path_factory) -> dict:
 
     done = {}
     for task, out in trained_task_runs.items():
+        tune = FineTune(steps=6, batch_size=4, learning_rate=1e-3)
         options = ExportOptions(formats=parse_formats("float32,int8"), calib_samples=10, parity_images=4, threads=1,
-                                latency_runs=3, optimize=[OPTIMIZE[task]], out_dir=tmp_path_factory.mktemp(f"export_{task}"),
-                                optimize_options=OptimizeOptions(
-                                    tune=FineTune(steps=6, batch_size=4, learning_rate=1e-3), frequency=1,
-                                    prune_ramp=0.5))
+                                latency_runs=3, out_dir=tmp_path_factory.mktemp(f"export_{task}"),
+                                optimize=[OPTIMIZE[task]],
+                                optimize_options=OptimizeOptions(tune=tune, frequency=1, prune_ramp=0.5))
         done[task] = (out, export_run(out, options, log=lambda *_: None))
     return done
