@@ -10,6 +10,13 @@ import pytest
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Under pytest-xdist the workers share the cores: each TensorFlow (and every subprocess it starts) gets its share
+# of threads instead of one per core each. Two workers on 2 cores, two trainings side by side: about 9 % less
+# time than with two threads each, which only fight over the same cores (2026-12-07).
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _THREADS = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", _THREADS)
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", _THREADS)
 
 REPO = Path(__file__).resolve().parent.parent
 ZOO = Path(os.environ.get("EDGEVISION_ZOO", REPO.parent / "shared" / "zoo"))

@@ -183,10 +183,12 @@ class _Phases:
         self.model, self.freeze_epochs, self.make_step = model, int(freeze_epochs), make_step
         self.frozen: bool | None = None
         self.step = None
-        if self.freeze_epochs:  # slots for every variable now, so unfreezing later finds them
-            inner = getattr(optimizer, "inner_optimizer", optimizer)
-            with strategy.scope():
-                inner.build(model.trainable_variables)
+        # The optimizer's slots for every variable now: unfreezing later finds them, and the first step creates
+        # no variables, so tf.function traces it once instead of twice (measured: a 1-epoch mirrored detector run
+        # 54 -> 37 s, mostly tracing).
+        inner = getattr(optimizer, "inner_optimizer", optimizer)
+        with strategy.scope():
+            inner.build(model.trainable_variables)
 
     def step_for(self, epoch: int):
         """The training step for ``epoch`` (1-based): backbone frozen for the first --freeze-epochs."""

@@ -104,6 +104,9 @@ def distill(student, images: np.ndarray, targets, tune: FineTune, callbacks: Seq
         raise OptimizeError("no training images to fine-tune on")
     freeze_batchnorm(student)
     student.compile(optimizer=tune.optimizer(), loss="mse")
+    # slots made before fit: its first step creates no variables, so the step is traced once, not twice (a QAT
+    # segmentation model: 68 -> 46 s for a 6-step fine-tune, nearly all of it tracing)
+    student.optimizer.build(student.trainable_variables)
     data = (
         tf.data.Dataset.from_tensor_slices((images.astype(np.float32), _shaped_like(student, _as_float32(targets))))
         .shuffle(len(images), seed=tune.seed, reshuffle_each_iteration=True)
